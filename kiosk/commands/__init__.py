@@ -1,0 +1,1 @@
+"""Sub-commands of `kiosk`; one module each, registered in kiosk.cli.COMMAND_MODULES."""

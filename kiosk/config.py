@@ -1,0 +1,234 @@
+"""Every setting of the kiosk, declared once: name, type, default, help.
+
+The file is ``kiosk.toml`` in the config dir (``--config FILE`` or ``KIOSK_CONFIG`` override it). Keys are dotted
+``section.name``; a TOML table ``[camera]`` with ``spec = "0"`` sets ``camera.spec``. Unknown keys, wrong types and
+out-of-range values are refused at start with an error that names the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+
+class ConfigError(ValueError):
+    """A setting is wrong; the message names the file, the key and the fix."""
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    # Extra check beyond type/choices/range: returns an error text or None.
+    check: Callable[[Any], str | None] | None = None
+
+    @property
+    def section(self) -> str:
+        return self.name.split(".", 1)[0]
+
+
+def _size(value: str) -> str | None:
+    parts = value.lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        return "write it as WIDTHxHEIGHT, e.g. 1280x720"
+    return None
+
+
+def _pin_entry(value: str) -> str | None:
+    allowed = {"corner-long-press", "key-chord", "both"}
+    return None if value in allowed else f"use one of {', '.join(sorted(allowed))}"
+
+
+PROFILES = ("webm-vp9-opus", "webm-vp8-opus", "mp4-h264-aac", "audio-opus")
+
+OPTIONS: tuple[Option, ...] = (
+    # --- devices
+    Option("camera.spec", str, "auto",
+           "Camera: 'auto' (first that opens, else demo), 'demo', a device index, a video file or a URL."),
+    Option("camera.size", str, "1280x720", "Requested capture size, WIDTHxHEIGHT.", check=_size),
+    Option("camera.fps", int, 30, "Requested capture frame rate.", minimum=1, maximum=120),
+    Option("camera.open_timeout_s", float, 3.0, "Give up opening the camera after this long.", minimum=0.1, maximum=60),
+    Option("camera.read_timeout_s", float, 2.0, "A read that takes longer than this counts as a lost camera.",
+           minimum=0.1, maximum=60),
+    Option("mic.spec", str, "default",
+           "Microphone: 'default', 'demo', 'none', a device index or a device name (substring)."),
+    Option("mic.channels", int, 1, "Microphone channels recorded (1 = mono, 2 = stereo).", minimum=1, maximum=2),
+    Option("mic.rate", int, 48000, "Microphone sample rate in Hz.", choices=(48000,)),
+    # --- recording
+    Option("recording.profile", str, "webm-vp9-opus",
+           "Container and codecs; falls back VP9 -> VP8 -> H.264 when an encoder cannot open.", choices=PROFILES),
+    Option("recording.video_bitrate_kbps", int, 2500, "Video bitrate (constant) in kbit/s at 720p; scaled by area.",
+           minimum=100, maximum=50000),
+    Option("recording.audio_bitrate_kbps", int, 96, "Audio bitrate in kbit/s.", minimum=16, maximum=512),
+    Option("recording.keyframe_interval_s", float, 1.0, "Keyframe interval; at most 1 s keeps crash loss under 1 s.",
+           minimum=0.1, maximum=1.0),
+    Option("recording.fsync_interval_s", float, 1.0, "How often the writer forces the file to disk.",
+           minimum=0.1, maximum=5.0),
+    # --- storage
+    Option("storage.min_free_mb", int, 500, "Below this much free space a running take is finalized and stopped.",
+           minimum=50),
+    Option("storage.space_margin", float, 1.5, "Safety factor on the space a take is estimated to need.",
+           minimum=1.0, maximum=10.0),
+    Option("storage.retention_days", int, 0, "Delete recordings this many days after they are safe (0 = keep forever).",
+           minimum=0),
+    Option("storage.retention_requires_sync", bool, True, "Never delete a recording that has not been synced."),
+    Option("storage.retention_requires_export", bool, False, "Never delete a recording that has not been exported."),
+    # --- sync
+    Option("sync.enabled", bool, False, "Upload finished sessions to a tus 1.0 server."),
+    Option("sync.server_url", str, "", "The tus endpoint, e.g. https://centre.example.org/files/"),
+    Option("sync.token", str, "", "Bearer token sent to the sync server (never logged)."),
+    Option("sync.ca_bundle", str, "", "Path of a CA bundle for a server with a private certificate."),
+    Option("sync.chunk_mb", float, 4.0, "Size of each PATCH request in MiB.", minimum=0.0625, maximum=256),
+    Option("sync.bandwidth_kbps", int, 0, "Upload bandwidth cap in kbit/s (0 = none).", minimum=0),
+    Option("sync.verify", bool, True, "Confirm each upload by checksum or by reading it back when the server allows."),
+    Option("sync.kiosk_id", str, "", "This kiosk's name in upload metadata (default: the host name)."),
+    # --- interview flow / UI
+    Option("ui.idle_timeout_s", int, 120, "Idle this long anywhere -> back to the welcome screen.", minimum=10),
+    Option("ui.countdown_s", int, 3, "Countdown before a take starts automatically.", minimum=0, maximum=30),
+    Option("ui.read_questions_aloud", bool, False, "Read each question aloud (text to speech)."),
+    Option("ui.high_contrast", bool, False, "Use the high-contrast theme."),
+    Option("ui.show_cursor", bool, False, "Show the mouse cursor (off for touch kiosks)."),
+    Option("ui.kiosk_mode", bool, True, "Full screen, on top, exit keys disabled."),
+    Option("ui.language", str, "", "UI language code, e.g. 'de' (empty = the system's)."),
+    Option("ui.failsafe_timeout_s", int, 30, "The error screen returns to the welcome screen after this long.",
+           minimum=3),
+    # --- admin
+    Option("admin.entry", str, "both", "How the admin PIN pad is opened: corner-long-press, key-chord or both.",
+           check=_pin_entry),
+    Option("admin.key_chord", str, "Ctrl+Alt+Shift+A", "The key chord that opens the admin PIN pad."),
+    # --- logging
+    Option("log.level", str, "INFO", "Log level of the rotating log file.",
+           choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+    Option("log.max_mb", int, 5, "Size of one log file before it rotates.", minimum=1),
+    Option("log.backups", int, 5, "How many rotated log files are kept.", minimum=0),
+)
+
+OPTIONS_BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
+
+
+def _type_name(t: type) -> str:
+    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}[t]
+
+
+def _coerce(option: Option, value: Any, where: str) -> Any:
+    """Check one value against its declaration; return it in its declared type."""
+    t = option.type
+    ok = isinstance(value, t) and not (t is int and isinstance(value, bool))
+    if t is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        raise ConfigError(f"{where}: '{option.name}' must be {_type_name(t)}, not {value!r}. "
+                          f"Fix: set it like {option.name.split('.', 1)[1]} = {_toml_literal(option.default)}")
+    if option.choices is not None and value not in option.choices:
+        raise ConfigError(f"{where}: '{option.name}' = {value!r} is not allowed. "
+                          f"Fix: use one of {', '.join(map(repr, option.choices))}.")
+    if option.minimum is not None and value < option.minimum:
+        raise ConfigError(f"{where}: '{option.name}' = {value!r} is below {option.minimum}. "
+                          f"Fix: use {option.minimum} or more.")
+    if option.maximum is not None and value > option.maximum:
+        raise ConfigError(f"{where}: '{option.name}' = {value!r} is above {option.maximum}. "
+                          f"Fix: use {option.maximum} or less.")
+    if option.check is not None:
+        problem = option.check(value)
+        if problem:
+            raise ConfigError(f"{where}: '{option.name}' = {value!r} is not valid. Fix: {problem}.")
+    return value
+
+
+def _toml_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _flatten(value, name + ".")
+        else:
+            yield name, value
+
+
+@dataclass
+class Config:
+    """Validated settings. Read with ``config["camera.fps"]``."""
+
+    values: dict[str, Any] = field(default_factory=lambda: {o.name: o.default for o in OPTIONS})
+    source: Path | None = None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def set(self, name: str, value: Any, where: str = "override") -> None:
+        option = OPTIONS_BY_NAME.get(name)
+        if option is None:
+            raise ConfigError(f"{where}: unknown setting '{name}'. Fix: see 'kiosk config show' for the valid names.")
+        self.values[name] = _coerce(option, value, where)
+
+    def to_toml(self, with_help: bool = True) -> str:
+        lines: list[str] = []
+        section = None
+        for option in OPTIONS:
+            if option.section != section:
+                section = option.section
+                lines.append(f"\n[{section}]")
+            if with_help:
+                lines.append(f"# {option.help}")
+            lines.append(f"{option.name.split('.', 1)[1]} = {_toml_literal(self.values[option.name])}")
+        return "\n".join(lines).lstrip() + "\n"
+
+
+def parse(text: str, where: str) -> Config:
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML ({exc}). Fix: correct the syntax at that line.") from None
+    config = Config(source=Path(where))
+    for name, value in _flatten(table):
+        option = OPTIONS_BY_NAME.get(name)
+        if option is None:
+            close = [o.name for o in OPTIONS if o.name.split(".")[-1] == name.split(".")[-1]]
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"{where}: unknown setting '{name}'.{hint} "
+                              f"Fix: remove it or see 'kiosk config show' for the valid names.")
+        config.values[name] = _coerce(option, value, where)
+    return config
+
+
+def load(path: Path | None) -> Config:
+    """Load and validate the config file; a missing file means all defaults."""
+    if path is None or not path.exists():
+        config = Config(source=path)
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot be read ({exc}). Fix: check its permissions and encoding (UTF-8).")
+        config = parse(text, str(path))
+    # Environment overrides for deployment scripts: KIOSK_SYNC_TOKEN -> sync.token
+    for option in OPTIONS:
+        env = "KIOSK_" + option.name.replace(".", "_").upper()
+        if env in os.environ:
+            raw = os.environ[env]
+            value: Any = raw
+            if option.type is bool:
+                value = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif option.type in (int, float):
+                try:
+                    value = option.type(raw)
+                except ValueError:
+                    raise ConfigError(f"environment {env}: {raw!r} is not {_type_name(option.type)}. "
+                                      f"Fix: export {env}={_toml_literal(option.default)}") from None
+            config.values[option.name] = _coerce(option, value, f"environment {env}")
+    return config

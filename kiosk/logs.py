@@ -1,0 +1,48 @@
+"""Logging: rotating files in the data dir, one line per event, with the interview uuid where there is one."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import logging.handlers
+from pathlib import Path
+
+# The interview the current code works for; set by the session layer, read by every log line.
+current_interview: contextvars.ContextVar[str] = contextvars.ContextVar("current_interview", default="-")
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s [%(interview)s] %(message)s"
+
+
+class _InterviewFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "interview"):
+            record.interview = current_interview.get()
+        return True
+
+
+def setup(log_dir: Path | None, level: str = "INFO", max_mb: int = 5, backups: int = 5,
+          verbose: bool = False, console: bool = True) -> None:
+    """Install the handlers once per process. Console shows warnings (all with --verbose); the file shows `level`."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_kiosk", False):
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(logging.DEBUG if verbose else getattr(logging, level))
+    formatter = logging.Formatter(FORMAT)
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.handlers.RotatingFileHandler(
+            log_dir / "kiosk.log", maxBytes=max_mb * 1024 * 1024, backupCount=backups, encoding="utf-8")
+        file_handler.setLevel(logging.DEBUG if verbose else getattr(logging, level))
+        file_handler.setFormatter(formatter)
+        file_handler.addFilter(_InterviewFilter())
+        file_handler._kiosk = True  # type: ignore[attr-defined]
+        root.addHandler(file_handler)
+    if console:
+        stream = logging.StreamHandler()
+        stream.setLevel(logging.DEBUG if verbose else logging.WARNING)
+        stream.setFormatter(formatter)
+        stream.addFilter(_InterviewFilter())
+        stream._kiosk = True  # type: ignore[attr-defined]
+        root.addHandler(stream)

@@ -1,0 +1,58 @@
+"""Where the kiosk keeps its files. The data dir: --data-dir, else KIOSK_DATA_DIR, else the platform's user data dir."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "kiosk-interview-recorder"
+
+
+def resolve_data_dir(cli_value: str | os.PathLike | None = None) -> Path:
+    if cli_value:
+        return Path(cli_value).expanduser().resolve()
+    env = os.environ.get("KIOSK_DATA_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def resolve_config_file(cli_value: str | os.PathLike | None = None) -> Path:
+    if cli_value:
+        return Path(cli_value).expanduser().resolve()
+    env = os.environ.get("KIOSK_CONFIG")
+    if env:
+        return Path(env).expanduser().resolve()
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "kiosk.toml"
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """The layout under the data dir, in one place."""
+
+    root: Path
+
+    @property
+    def recordings(self) -> Path:
+        # Same place as the seed: media/interview_recordings/
+        return self.root / "media" / "interview_recordings"
+
+    @property
+    def database(self) -> Path:
+        return self.root / "kiosk.sqlite3"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def exports_tmp(self) -> Path:
+        return self.root / "tmp"
+
+    def ensure(self) -> "DataDir":
+        for path in (self.root, self.recordings, self.logs):
+            path.mkdir(parents=True, exist_ok=True)
+        return self

@@ -1,0 +1,1 @@
+"""Shared fixtures for outside things; each harness module owns one (camera server, tus server, display)."""
