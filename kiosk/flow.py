@@ -1,0 +1,568 @@
+"""The candidate's interview flow as one explicit state machine, with a failsafe state. Pure Python, no Qt.
+
+`Flow` is a reducer: ``flow.send(kind, now, **data)`` and ``flow.tick(now)`` change the state and return a list of
+*effects* (what should happen in the outside world: start a take, pause it, speak a question, clear the screen).
+It never touches a device, a file or a clock itself, so every transition is tested headless with explicit times.
+`FlowRunner` executes the effects against the recorder and the session store and feeds their results back as events,
+all on one thread (the UI thread calls ``runner.tick()`` from a timer; results from worker threads are queued).
+
+    ATTRACT -start-> CODE -code_ok/walk_in-> CONSENT -accept-> DEVICE_CHECK -devices_ok-> THINK (practice)
+       ^                                        |decline                                        |
+       |                                     DECLINED                                        ANSWER (practice, not kept)
+       |                                                                                         v
+       |   THANKS <-saved- SAVING <-last done- ANSWER(Qn) <-think time over- THINK(Qn) <-done- ...
+       |                                          |retake -> THINK(Qn, attempt+1)
+       +-- idle timeout (from any candidate screen), thank-you timeout, failsafe timeout
+
+    Any exception anywhere -> FAILSAFE: the running take is finalized (kept), back to ATTRACT after a timeout.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import enum
+import logging
+import queue
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+log = logging.getLogger(__name__)
+
+
+class State(enum.Enum):
+    ATTRACT = "attract"
+    CODE = "code"
+    CONSENT = "consent"
+    DECLINED = "declined"
+    DEVICE_CHECK = "device_check"
+    THINK = "think"            # question shown, think-time countdown (the take is paused)
+    ANSWER = "answer"          # recording (or the practice answer, which is not recorded)
+    SAVING = "saving"
+    THANKS = "thanks"
+    FAILSAFE = "failsafe"
+
+
+# States that move on by themselves; idle time does not apply to them (a candidate may talk without touching).
+TIMED_STATES = frozenset({State.THINK, State.ANSWER, State.SAVING, State.THANKS, State.DECLINED, State.FAILSAFE})
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    think_s: float = 20.0
+    answer_s: float = 120.0
+    retakes: int = 1
+
+
+@dataclass(frozen=True)
+class InterviewPlan:
+    """What one candidate will be asked. Built by the sessions layer from an interview code or a walk-in template."""
+
+    title: str
+    questions: tuple[Question, ...]
+    consent_text: str
+    code: str | None = None
+    practice: Question | None = Question("Practice: tell us your first name and what you had for breakfast.",
+                                         think_s=5.0, answer_s=20.0, retakes=0)
+    ref: Any = None            # the sessions layer's handle (e.g. its interview id); opaque to the flow
+
+    def __post_init__(self) -> None:
+        if not self.questions:
+            raise ValueError(f"interview '{self.title}' has no questions. Fix: add at least one question.")
+
+
+@dataclass(frozen=True)
+class Timing:
+    idle_timeout_s: float = 120.0
+    failsafe_timeout_s: float = 30.0
+    thanks_s: float = 12.0
+    declined_s: float = 10.0
+    device_clip_s: float = 3.0
+    read_aloud: bool = False
+
+    @classmethod
+    def from_config(cls, config) -> "Timing":
+        return cls(idle_timeout_s=float(config["ui.idle_timeout_s"]),
+                   failsafe_timeout_s=float(config["ui.failsafe_timeout_s"]),
+                   read_aloud=bool(config["ui.read_questions_aloud"]))
+
+
+# ---- effects: what the flow asks the outside world to do -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Effect:
+    pass
+
+
+@dataclass(frozen=True)
+class BeginSession(Effect):          # create the session row; the result comes back as "session_ready"/"error"
+    plan: InterviewPlan
+
+
+@dataclass(frozen=True)
+class StartTake(Effect):             # open the one file of this interview, first chapter `label`
+    label: str
+
+
+@dataclass(frozen=True)
+class PauseTake(Effect):
+    pass
+
+
+@dataclass(frozen=True)
+class ResumeTake(Effect):
+    label: str
+
+
+@dataclass(frozen=True)
+class Mark(Effect):
+    label: str
+
+
+@dataclass(frozen=True)
+class FinishTake(Effect):            # finalize in the background; result comes back as "saved"/"save_failed"
+    outcome: str                     # "completed" | "abandoned" | "failed"
+
+
+@dataclass(frozen=True)
+class Speak(Effect):
+    text: str
+
+
+@dataclass(frozen=True)
+class StopSpeaking(Effect):
+    pass
+
+
+@dataclass(frozen=True)
+class RecordTestClip(Effect):        # device check: record a short clip, then play it back
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ClearCandidate(Effect):        # forget everything about the last candidate (screens and memory)
+    pass
+
+
+@dataclass(frozen=True)
+class EndSession(Effect):            # record the outcome of a session that has no take to finish
+    outcome: str
+
+
+# ---- the state machine -------------------------------------------------------------------------------------------
+
+@dataclass
+class Snapshot:
+    """Everything a screen needs to draw the current state (read-only view)."""
+
+    state: State
+    plan: InterviewPlan | None
+    question_index: int | None       # None during practice
+    practice: bool
+    attempt: int                     # 1 = first answer, 2 = first retake, ...
+    retakes_left: int
+    deadline: float | None           # when the current timed state moves on (flow clock)
+    message: str                     # e.g. a wrong-code notice, the failsafe reason
+    save_progress: float
+    help_shown: bool
+
+
+class Flow:
+    """The explicit state machine. All inputs carry `now` (seconds on any monotonic clock)."""
+
+    def __init__(self, timing: Timing | None = None) -> None:
+        self.timing = timing or Timing()
+        self.state = State.ATTRACT
+        self.history: list[tuple[State, State, str]] = []   # (from, to, why), kept short
+        self._reset_candidate()
+        self.last_input = 0.0
+
+    # --- candidate data, forgotten on every return to ATTRACT
+    def _reset_candidate(self) -> None:
+        self.plan: InterviewPlan | None = None
+        self.question_index: int | None = None
+        self.practice = False
+        self.attempt = 1
+        self.retakes_left = 0
+        self.deadline: float | None = None
+        self.message = ""
+        self.code_failures = 0
+        self.take_open = False          # a take exists in the recorder (started, maybe paused)
+        self.take_recording = False     # ... and is writing right now
+        self.session_open = False
+        self.save_progress = 0.0
+        self.help_shown = False
+        self.outcome = ""
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.state, self.plan, self.question_index, self.practice, self.attempt, self.retakes_left,
+                        self.deadline, self.message, self.save_progress, self.help_shown)
+
+    @property
+    def question(self) -> Question | None:
+        if self.plan is None:
+            return None
+        if self.practice:
+            return self.plan.practice
+        if self.question_index is None:
+            return None
+        return self.plan.questions[self.question_index]
+
+    def chapter_label(self) -> str:
+        n = (self.question_index or 0) + 1
+        return f"Q{n}" if self.attempt == 1 else f"Q{n} retake {self.attempt}"
+
+    # --- transitions
+    def _go(self, to: State, why: str, now: float, deadline: float | None = None) -> None:
+        self.history.append((self.state, to, why))
+        del self.history[:-50]
+        log.info("flow %s -> %s (%s)", self.state.value, to.value, why)
+        self.state = to
+        self.deadline = deadline
+        self.help_shown = False
+
+    def _to_attract(self, why: str, now: float) -> list[Effect]:
+        effects: list[Effect] = [StopSpeaking()]
+        if self.take_open:
+            effects.append(FinishTake("abandoned"))
+        elif self.session_open:
+            effects.append(EndSession("abandoned"))
+        self._go(State.ATTRACT, why, now)
+        self._reset_candidate()
+        effects.append(ClearCandidate())
+        return effects
+
+    def _enter_think(self, now: float, why: str) -> list[Effect]:
+        question = self.question
+        assert question is not None
+        self._go(State.THINK, why, now, now + question.think_s)
+        effects: list[Effect] = []
+        if self.timing.read_aloud:
+            effects.append(Speak(question.text))
+        return effects
+
+    def _enter_answer(self, now: float, why: str) -> list[Effect]:
+        question = self.question
+        assert question is not None
+        self._go(State.ANSWER, why, now, now + question.answer_s)
+        effects: list[Effect] = [StopSpeaking()]
+        if self.practice:
+            return effects
+        label = self.chapter_label()
+        if not self.take_open:
+            effects.append(StartTake(label))
+            self.take_open = True
+        else:
+            effects.append(ResumeTake(label))
+        self.take_recording = True
+        return effects
+
+    def _answer_done(self, now: float, why: str) -> list[Effect]:
+        effects: list[Effect] = []
+        if self.practice:
+            self.practice = False
+            self.question_index = 0
+            self.attempt = 1
+            self.retakes_left = self.plan.questions[0].retakes
+            return effects + self._enter_think(now, why)
+        assert self.question_index is not None and self.plan is not None
+        if self.question_index + 1 < len(self.plan.questions):
+            effects.append(PauseTake())
+            self.take_recording = False
+            self.question_index += 1
+            self.attempt = 1
+            self.retakes_left = self.plan.questions[self.question_index].retakes
+            return effects + self._enter_think(now, why)
+        self.take_recording = False
+        self.take_open = False
+        self.outcome = "completed"
+        effects.append(FinishTake("completed"))
+        self._go(State.SAVING, why, now)
+        return effects
+
+    def send(self, kind: str, now: float, **data: Any) -> list[Effect]:
+        """A user input or a result from the outside. Unknown or out-of-place events are ignored (and logged)."""
+        try:
+            return self._send(kind, now, data)
+        except Exception as exc:  # the state machine itself must never leave the candidate stuck
+            return self.fail(f"{kind} in {self.state.value}: {exc!r}", now, traceback.format_exc())
+
+    def _send(self, kind: str, now: float, data: dict[str, Any]) -> list[Effect]:
+        if kind in USER_INPUTS:
+            self.last_input = now
+        s = self.state
+        if kind == "touch":
+            return []
+        if kind == "error":
+            return self.fail(str(data.get("reason", "error")), now, data.get("detail", ""))
+        if kind == "admin_exit":
+            return self._to_attract("admin console closed", now)
+        if s is State.ATTRACT and kind == "start":
+            self._go(State.CODE, "candidate touched start", now)
+            return []
+        if s is State.CODE:
+            if kind == "code_ok":
+                return self._accept_plan(data["plan"], now, "interview code accepted")
+            if kind == "walk_in":
+                return self._accept_plan(data["plan"], now, "walk-in interview")
+            if kind == "code_bad":
+                self.code_failures += 1
+                self.message = "code_bad"
+                return []
+            if kind == "back":
+                return self._to_attract("candidate went back", now)
+        if s is State.CONSENT:
+            if kind == "accept":
+                self._go(State.DEVICE_CHECK, "consent given", now)
+                self.session_open = True
+                return [BeginSession(self.plan)]
+            if kind == "decline":
+                self._go(State.DECLINED, "consent declined", now, now + self.timing.declined_s)
+                return []
+        if s is State.DEVICE_CHECK:
+            if kind == "test_clip":
+                return [RecordTestClip(self.timing.device_clip_s)]
+            if kind == "help":
+                self.help_shown = True
+                return []
+            if kind == "devices_ok":
+                if self.plan.practice is not None:
+                    self.practice = True
+                    self.attempt = 1
+                    self.retakes_left = 0
+                    return self._enter_think(now, "devices confirmed, practice question")
+                return self._first_question(now, "devices confirmed")
+        if s is State.THINK:
+            if kind == "start_now":
+                return self._enter_think_over(now, "candidate is ready")
+            if kind == "skip_practice" and self.practice:
+                return self._first_question(now, "practice skipped")
+        if s is State.ANSWER:
+            if kind == "done":
+                return self._answer_done(now, "candidate pressed done")
+            if kind == "retake" and not self.practice and self.retakes_left > 0:
+                self.retakes_left -= 1
+                effects: list[Effect] = [PauseTake(), Mark(f"superseded: {self.chapter_label()}")]
+                self.take_recording = False
+                self.attempt += 1
+                return effects + self._enter_think(now, "retake")
+        if s is State.SAVING:
+            if kind == "save_progress":
+                self.save_progress = float(data.get("progress", 0.0))
+                return []
+            if kind == "saved":
+                self.save_progress = 1.0
+                self.session_open = False
+                self._go(State.THANKS, "recording saved", now, now + self.timing.thanks_s)
+                return []
+            if kind == "save_failed":
+                return self.fail(f"the recording could not be finalized: {data.get('error', '')}", now, "")
+        if s is State.DEVICE_CHECK and kind == "session_ready":
+            return []
+        if kind in ("save_progress", "saved", "save_failed", "session_ready"):
+            return []   # a late result (e.g. after an idle reset): the runner has already recorded it
+        log.debug("flow: %s ignored in %s", kind, s.value)
+        return []
+
+    def _enter_think_over(self, now: float, why: str) -> list[Effect]:
+        return self._enter_answer(now, why)
+
+    def _first_question(self, now: float, why: str) -> list[Effect]:
+        self.practice = False
+        self.question_index = 0
+        self.attempt = 1
+        self.retakes_left = self.plan.questions[0].retakes
+        return self._enter_think(now, why)
+
+    def _accept_plan(self, plan: InterviewPlan, now: float, why: str) -> list[Effect]:
+        self.plan = plan
+        self.message = ""
+        self._go(State.CONSENT, why, now)
+        return []
+
+    def tick(self, now: float) -> list[Effect]:
+        """Time passes: countdowns end, idle candidates are reset."""
+        try:
+            s = self.state
+            if self.deadline is not None and now >= self.deadline:
+                if s is State.THINK:
+                    return self._enter_answer(now, "think time over")
+                if s is State.ANSWER:
+                    return self._answer_done(now, "answer time over")
+                if s in (State.THANKS, State.DECLINED, State.FAILSAFE):
+                    return self._to_attract(f"{s.value} timeout", now)
+            if s is not State.ATTRACT and s not in TIMED_STATES \
+                    and now - self.last_input >= self.timing.idle_timeout_s:
+                return self._to_attract("idle timeout", now)
+            return []
+        except Exception as exc:
+            return self.fail(f"tick in {self.state.value}: {exc!r}", now, traceback.format_exc())
+
+    def fail(self, reason: str, now: float, detail: str = "") -> list[Effect]:
+        """Any exception -> FAILSAFE. The take is finalized (kept); back to ATTRACT after the failsafe timeout."""
+        log.error("failsafe in state %s (question %s, attempt %s): %s\n%s", self.state.value,
+                  self.question_index, self.attempt, reason, detail)
+        effects: list[Effect] = [StopSpeaking()]
+        if self.take_open:
+            effects.append(FinishTake("failed"))
+            self.take_open = self.take_recording = False
+        elif self.session_open:
+            effects.append(EndSession("failed"))
+        self.session_open = False
+        if self.state is not State.FAILSAFE:
+            self._go(State.FAILSAFE, "failure", now)
+        self.message = reason
+        self.deadline = now + self.timing.failsafe_timeout_s
+        return effects
+
+
+USER_INPUTS = frozenset({"touch", "start", "code_ok", "code_bad", "walk_in", "back", "accept", "decline",
+                         "test_clip", "help", "devices_ok", "start_now", "skip_practice", "done", "retake"})
+
+
+# ---- the runner: effects -> recorder and sessions ----------------------------------------------------------------
+
+class SessionsPort(Protocol):
+    """What the flow needs from the sessions layer (ui/services.py adapts the SessionStore to it)."""
+
+    def find_plan(self, code: str) -> InterviewPlan | None: ...
+    def walk_in_plan(self) -> InterviewPlan | None: ...
+    def begin(self, plan: InterviewPlan) -> tuple[Any, Path]: ...        # (session handle, recording path)
+    def finish(self, session: Any, outcome: str, metadata: dict | None, error: str | None) -> None: ...
+
+
+class FlowRunner:
+    """Runs the Flow on one thread: applies its effects to the recorder and the session store.
+
+    Results from other threads (a finalize Future, recorder events) are queued with `post` and handled on the next
+    `tick`, so the Flow is only ever touched by the thread that owns the runner (the UI thread in the app).
+    Effects that only a UI can carry out (Speak, RecordTestClip, ClearCandidate) go to `ui_effect`.
+    """
+
+    def __init__(self, flow: Flow, recorder, sessions: SessionsPort, clock: Callable[[], float],
+                 ui_effect: Callable[[Effect], None] | None = None,
+                 on_change: Callable[[Snapshot], None] | None = None) -> None:
+        self.flow = flow
+        self.recorder = recorder
+        self.sessions = sessions
+        self.clock = clock
+        self.ui_effect = ui_effect or (lambda effect: None)
+        self.on_change = on_change or (lambda snapshot: None)
+        self.session: Any = None
+        self.path: Path | None = None
+        self.pending: concurrent.futures.Future | None = None
+        self._inbox: "queue.SimpleQueue[tuple[str, dict]]" = queue.SimpleQueue()
+        self.last_metadata: dict | None = None
+        flow.last_input = clock()
+
+    # inputs
+    def send(self, kind: str, **data: Any) -> None:
+        before = self.flow.snapshot()
+        self._apply(self.flow.send(kind, self.clock(), **data))
+        self._changed(before)
+
+    def post(self, kind: str, **data: Any) -> None:
+        """Thread-safe: queue an event for the next tick."""
+        self._inbox.put((kind, data))
+
+    def tick(self) -> None:
+        before = self.flow.snapshot()
+        while True:
+            try:
+                kind, data = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            self._apply(self.flow.send(kind, self.clock(), **data))
+        self._apply(self.flow.tick(self.clock()))
+        self._changed(before)
+
+    def fail(self, reason: str, detail: str = "") -> None:
+        before = self.flow.snapshot()
+        self._apply(self.flow.fail(reason, self.clock(), detail))
+        self._changed(before)
+
+    def enter_code(self, code: str) -> None:
+        plan = self.sessions.find_plan(code)
+        if plan is None:
+            self.send("code_bad")
+        else:
+            self.send("code_ok", plan=plan)
+
+    def walk_in(self) -> None:
+        plan = self.sessions.walk_in_plan()
+        if plan is None:
+            self.send("code_bad")
+        else:
+            self.send("walk_in", plan=plan)
+
+    def _changed(self, before: Snapshot) -> None:
+        after = self.flow.snapshot()
+        if after != before:
+            self.on_change(after)
+
+    # effects
+    def _apply(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            try:
+                self._apply_one(effect)
+            except Exception as exc:
+                log.exception("effect %s failed", effect)
+                if self.flow.state is not State.FAILSAFE:
+                    self._apply(self.flow.fail(f"{type(effect).__name__} failed: {exc}", self.clock(),
+                                               traceback.format_exc()))
+                    return
+
+    def _apply_one(self, effect: Effect) -> None:
+        if isinstance(effect, BeginSession):
+            self.session, self.path = self.sessions.begin(effect.plan)
+        elif isinstance(effect, StartTake):
+            if self.path is None:
+                raise RuntimeError("no session was begun before the first take")
+            uuid = getattr(self.session, "uuid", None)
+            self.recorder.start_take(self.path, interview_uuid=uuid if isinstance(uuid, str) else None,
+                                     label=effect.label)
+        elif isinstance(effect, PauseTake):
+            self.recorder.pause_take()
+        elif isinstance(effect, ResumeTake):
+            self.recorder.resume_take(effect.label)
+        elif isinstance(effect, Mark):
+            self.recorder.mark(effect.label)
+        elif isinstance(effect, FinishTake):
+            self._finish(effect.outcome)
+        elif isinstance(effect, EndSession):
+            if self.session is not None:
+                self.sessions.finish(self.session, effect.outcome, None, None)
+            self.session = None
+            self.path = None
+        else:
+            self.ui_effect(effect)
+
+    def _finish(self, outcome: str) -> None:
+        session = self.session
+        self.session, self.path = None, None
+        future = self.recorder.stop_take()
+        self.pending = future
+
+        def done(f: concurrent.futures.Future) -> None:
+            # Runs on the recorder's thread: record the result at once (the candidate may be gone by now),
+            # then tell the flow on its own thread.
+            try:
+                result = f.result()
+                metadata = dict(getattr(result, "metadata", {}) or {})
+                self.last_metadata = metadata
+                failed = metadata.get("state") == "failed"
+                self.sessions.finish(session, outcome if not failed else "failed", metadata,
+                                     "finalize failed" if failed else None)
+                self.post("save_failed" if failed else "saved", metadata=metadata,
+                          error="finalize failed" if failed else "")
+            except Exception as exc:
+                log.exception("finalizing the take failed")
+                try:
+                    self.sessions.finish(session, "failed", None, repr(exc))
+                except Exception:
+                    log.exception("recording the failed session failed")
+                self.post("save_failed", error=repr(exc))
+
+        future.add_done_callback(done)

@@ -1,0 +1,175 @@
+"""The interview state machine, headless, with explicit times: every transition and its effects."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.flow import (BeginSession, ClearCandidate, EndSession, FinishTake, Flow, InterviewPlan, Mark, PauseTake,
+                        Question, RecordTestClip, ResumeTake, Speak, StartTake, State, StopSpeaking, Timing)
+
+PLAN = InterviewPlan(
+    title="Test", consent_text="We record you.", code="1234",
+    questions=(Question("First?", think_s=5, answer_s=30, retakes=1), Question("Second?", think_s=5, answer_s=30,
+                                                                                retakes=0)),
+    practice=Question("Practice?", think_s=2, answer_s=10, retakes=0))
+
+
+def kinds(effects):
+    return [type(e) for e in effects]
+
+
+def to_device_check(flow: Flow, t: float = 0.0) -> float:
+    assert flow.send("start", t) == []
+    assert flow.state is State.CODE
+    assert flow.send("code_ok", t + 1, plan=PLAN) == []
+    assert flow.state is State.CONSENT
+    effects = flow.send("accept", t + 2)
+    assert effects == [BeginSession(PLAN)]
+    assert flow.state is State.DEVICE_CHECK
+    return t + 2
+
+
+def test_full_interview_with_practice_retake_and_timeouts():
+    flow = Flow(Timing(read_aloud=True, thanks_s=10))
+    t = to_device_check(flow)
+    assert flow.send("test_clip", t) == [RecordTestClip(3.0)]
+    flow.send("help", t)
+    assert flow.snapshot().help_shown
+    # practice: question read aloud, never recorded
+    assert flow.send("devices_ok", t + 1) == [Speak("Practice?")]
+    assert (flow.state, flow.practice, flow.deadline) == (State.THINK, True, t + 3)
+    assert not flow.snapshot().help_shown
+    assert flow.tick(t + 2.9) == []
+    assert flow.tick(t + 3) == [StopSpeaking()]
+    assert flow.state is State.ANSWER and flow.practice
+    assert flow.send("retake", t + 4) == []          # no retakes in practice
+    effects = flow.send("done", t + 5)
+    assert effects == [Speak("First?")] and flow.state is State.THINK and flow.question_index == 0
+    # Q1: think time runs out -> recording starts by itself, first chapter
+    assert flow.tick(t + 10) == [StopSpeaking(), StartTake("Q1")]
+    assert flow.state is State.ANSWER and flow.deadline == t + 40
+    # retake: the earlier attempt is kept, marked superseded; a new chapter after a new think time
+    effects = flow.send("retake", t + 12)
+    assert effects == [PauseTake(), Mark("superseded: Q1"), Speak("First?")]
+    assert (flow.state, flow.attempt, flow.retakes_left) == (State.THINK, 2, 0)
+    assert flow.send("start_now", t + 13) == [StopSpeaking(), ResumeTake("Q1 retake 2")]
+    assert flow.send("retake", t + 14) == []         # none left
+    assert flow.state is State.ANSWER
+    # answer time over -> next question, take paused
+    assert flow.tick(t + 13 + 30) == [PauseTake(), Speak("Second?")]
+    assert flow.question_index == 1 and flow.state is State.THINK
+    assert flow.tick(t + 48) == [StopSpeaking(), ResumeTake("Q2")]
+    assert flow.send("done", t + 50) == [FinishTake("completed")]
+    assert flow.state is State.SAVING
+    flow.send("save_progress", t + 51, progress=0.5)
+    assert flow.snapshot().save_progress == 0.5
+    # saving waits however long it takes: no idle reset there
+    assert flow.tick(t + 1000) == []
+    assert flow.send("saved", t + 1001, metadata={}) == []
+    assert flow.state is State.THANKS
+    assert flow.tick(t + 1011) == [StopSpeaking(), ClearCandidate()]
+    assert flow.state is State.ATTRACT and flow.plan is None and flow.question_index is None
+
+
+def test_wrong_code_then_walk_in_and_back():
+    flow = Flow()
+    flow.send("start", 0)
+    flow.send("code_bad", 1)
+    assert flow.state is State.CODE and flow.message == "code_bad" and flow.code_failures == 1
+    flow.send("walk_in", 2, plan=PLAN)
+    assert flow.state is State.CONSENT and flow.message == ""
+    flow2 = Flow()
+    flow2.send("start", 0)
+    assert flow2.send("back", 1) == [StopSpeaking(), ClearCandidate()]
+    assert flow2.state is State.ATTRACT
+
+
+def test_decline_ends_politely_then_attract():
+    flow = Flow(Timing(declined_s=8))
+    flow.send("start", 0)
+    flow.send("code_ok", 1, plan=PLAN)
+    assert flow.send("decline", 2) == []
+    assert flow.state is State.DECLINED
+    assert flow.tick(9) == []
+    assert kinds(flow.tick(10)) == [StopSpeaking, ClearCandidate]
+    assert flow.state is State.ATTRACT and flow.plan is None
+
+
+@pytest.mark.parametrize("state_steps", [["start"], ["start", "code_ok"], ["start", "code_ok", "accept"]])
+def test_idle_anywhere_returns_to_attract_and_forgets(state_steps):
+    flow = Flow(Timing(idle_timeout_s=60))
+    for i, step in enumerate(state_steps):
+        flow.send(step, i, plan=PLAN)
+    last = len(state_steps) - 1
+    assert flow.tick(last + 59.9) == []
+    flow.send("touch", last + 30)                    # any touch restarts the idle clock
+    assert flow.tick(last + 89.9) == []
+    effects = flow.tick(last + 90)
+    assert flow.state is State.ATTRACT and flow.plan is None
+    # a session begun at consent is closed as abandoned
+    expected = [StopSpeaking(), EndSession("abandoned"), ClearCandidate()] if "accept" in state_steps \
+        else [StopSpeaking(), ClearCandidate()]
+    assert effects == expected
+
+
+def test_attract_never_idles_and_recording_is_not_idle():
+    flow = Flow(Timing(idle_timeout_s=10))
+    assert flow.tick(1000) == []
+    t = to_device_check(flow, 1000)
+    flow.send("devices_ok", t)
+    flow.send("skip_practice", t + 1)
+    flow.send("start_now", t + 2)
+    assert flow.state is State.ANSWER
+    assert flow.tick(t + 25) == []                   # talking without touching for 23 s (> idle) is fine
+    assert flow.state is State.ANSWER
+
+
+def test_failsafe_keeps_the_take_and_returns_to_attract(caplog, expect_log):
+    expect_log("kiosk.flow", r"^failsafe in state")
+    flow = Flow(Timing(failsafe_timeout_s=30))
+    t = to_device_check(flow)
+    flow.send("devices_ok", t)
+    flow.send("skip_practice", t)
+    flow.send("start_now", t)
+    assert flow.take_open
+    effects = flow.send("error", t + 5, reason="screen crashed", detail="Traceback ...")
+    assert effects == [StopSpeaking(), FinishTake("failed")]
+    assert flow.state is State.FAILSAFE and "screen crashed" in flow.message
+    assert any("failsafe in state answer" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
+    # a second failure while in failsafe does not finish twice
+    assert flow.fail("again", t + 6) == [StopSpeaking()]
+    assert flow.tick(t + 35) == []
+    assert flow.tick(t + 36) == [StopSpeaking(), ClearCandidate()]
+    assert flow.state is State.ATTRACT and not flow.take_open
+
+
+def test_failsafe_without_take_ends_the_session_and_bad_event_data_fails_safe(expect_log):
+    expect_log("kiosk.flow", r"^failsafe in state")
+    flow = Flow()
+    t = to_device_check(flow)
+    assert flow.fail("camera exploded", t) == [StopSpeaking(), EndSession("failed")]
+    flow2 = Flow()
+    flow2.send("start", 0)
+    effects = flow2.send("code_ok", 1)               # missing plan: a programming error -> failsafe, not a crash
+    assert flow2.state is State.FAILSAFE and effects == [StopSpeaking()]
+
+
+def test_save_failure_goes_to_failsafe_and_late_results_are_ignored(expect_log):
+    expect_log("kiosk.flow", r"^failsafe in state saving .*disk full")
+    flow = Flow()
+    t = to_device_check(flow)
+    flow.send("devices_ok", t)
+    flow.send("skip_practice", t)
+    flow.send("start_now", t)
+    flow.send("done", t)
+    flow.send("start_now", t)
+    flow.send("done", t)
+    assert flow.state is State.SAVING
+    assert flow.send("save_failed", t + 1, error="disk full") == [StopSpeaking()]
+    assert flow.state is State.FAILSAFE and "disk full" in flow.message
+    assert flow.send("saved", t + 2) == []
+
+
+def test_an_empty_interview_is_refused():
+    with pytest.raises(ValueError, match="no questions"):
+        InterviewPlan(title="x", questions=(), consent_text="")
