@@ -277,6 +277,7 @@ class Flow:
             return effects + self._enter_think(now, why)
         self.take_recording = False
         self.take_open = False
+        self.session_open = False       # finishing the take closes the session (the runner records the outcome)
         self.outcome = "completed"
         effects.append(FinishTake("completed"))
         self._go(State.SAVING, why, now)
