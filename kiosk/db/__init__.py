@@ -1,0 +1,1 @@
+"""The database: one owner (database.py), the tables (models.py), ordered migrations (migrations.py)."""

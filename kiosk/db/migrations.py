@@ -1,0 +1,117 @@
+"""Schema migrations, applied in order; the schema version lives in ``PRAGMA user_version``.
+
+Each step is a function of the open database, run in one transaction together with the version bump, so a step either
+happens completely or not at all. Step 1 is frozen DDL (it must never follow later edits of models.py); later steps
+use playhouse.migrate. Never edit a released step: add a new one, and a test that migrates the previous schema with
+data in it (tests/kiosk/db/test_migrations.py keeps a frozen copy of every older schema).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Callable
+
+import peewee as pw
+from playhouse.migrate import SqliteMigrator, migrate
+
+log = logging.getLogger(__name__)
+
+V1_DDL = """
+CREATE TABLE "interview" ("id" INTEGER NOT NULL PRIMARY KEY, "uuid" VARCHAR(255) NOT NULL, "code" TEXT NOT NULL,
+  "candidate_name" TEXT NOT NULL, "candidate_ref" TEXT NOT NULL, "template" TEXT NOT NULL,
+  "status" VARCHAR(255) NOT NULL, "end_reason" TEXT NOT NULL, "created_at" TEXT NOT NULL, "started_at" TEXT,
+  "ended_at" TEXT, "consent_version" TEXT NOT NULL, "consent_at" TEXT, "transcript" TEXT NOT NULL,
+  "summary" TEXT NOT NULL, "recording_data" TEXT, "recording_path" TEXT, "recording_duration" REAL,
+  "is_recorded" INTEGER NOT NULL, "owner_pid" INTEGER, "owner_host" TEXT, "owner_boot_id" TEXT,
+  "exported_at" TEXT, "purged_at" TEXT);
+CREATE UNIQUE INDEX "interview_uuid" ON "interview" ("uuid");
+CREATE INDEX "interview_status" ON "interview" ("status");
+CREATE TABLE "recording" ("id" INTEGER NOT NULL PRIMARY KEY, "interview_id" INTEGER NOT NULL, "path" TEXT NOT NULL,
+  "state" VARCHAR(255) NOT NULL, "profile" TEXT NOT NULL, "container" TEXT NOT NULL, "video_codec" TEXT NOT NULL,
+  "audio_codec" TEXT NOT NULL, "width" INTEGER, "height" INTEGER, "fps" REAL, "size" INTEGER, "duration" REAL,
+  "sha256" TEXT, "frames_written" INTEGER, "frames_dropped" INTEGER, "error" TEXT NOT NULL,
+  "started_at" TEXT NOT NULL, "ended_at" TEXT, "owner_pid" INTEGER, "owner_host" TEXT, "owner_boot_id" TEXT,
+  "deleted_at" TEXT,
+  FOREIGN KEY ("interview_id") REFERENCES "interview" ("id") ON DELETE CASCADE);
+CREATE INDEX "recording_interview_id" ON "recording" ("interview_id");
+CREATE UNIQUE INDEX "recording_path" ON "recording" ("path");
+CREATE INDEX "recording_state" ON "recording" ("state");
+CREATE TABLE "event" ("id" INTEGER NOT NULL PRIMARY KEY, "interview_id" INTEGER NOT NULL, "recording_id" INTEGER,
+  "time" TEXT NOT NULL, "offset_s" REAL, "kind" TEXT NOT NULL, "question_index" INTEGER, "detail" TEXT,
+  FOREIGN KEY ("interview_id") REFERENCES "interview" ("id") ON DELETE CASCADE,
+  FOREIGN KEY ("recording_id") REFERENCES "recording" ("id") ON DELETE SET NULL);
+CREATE INDEX "event_interview_id" ON "event" ("interview_id");
+CREATE INDEX "event_recording_id" ON "event" ("recording_id");
+CREATE TABLE "sync_state" ("id" INTEGER NOT NULL PRIMARY KEY, "interview_id" INTEGER, "recording_id" INTEGER,
+  "kind" VARCHAR(255) NOT NULL, "path" TEXT NOT NULL, "size" INTEGER, "sha256" TEXT, "upload_url" TEXT,
+  "offset" INTEGER NOT NULL, "status" VARCHAR(255) NOT NULL, "last_error" TEXT NOT NULL, "attempts" INTEGER NOT NULL,
+  "next_attempt_at" TEXT, "synced_at" TEXT, "created_at" TEXT NOT NULL, "updated_at" TEXT NOT NULL,
+  FOREIGN KEY ("interview_id") REFERENCES "interview" ("id") ON DELETE CASCADE,
+  FOREIGN KEY ("recording_id") REFERENCES "recording" ("id") ON DELETE CASCADE);
+CREATE INDEX "sync_state_interview_id" ON "sync_state" ("interview_id");
+CREATE INDEX "sync_state_recording_id" ON "sync_state" ("recording_id");
+CREATE INDEX "sync_state_status" ON "sync_state" ("status");
+CREATE TABLE "audit_log" ("id" INTEGER NOT NULL PRIMARY KEY, "time" TEXT NOT NULL, "actor" VARCHAR(255) NOT NULL,
+  "action" TEXT NOT NULL, "target" TEXT NOT NULL, "detail" TEXT);
+CREATE TRIGGER "audit_log_no_update" BEFORE UPDATE ON "audit_log"
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER "audit_log_no_delete" BEFORE DELETE ON "audit_log"
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TABLE "setting" ("key" TEXT NOT NULL PRIMARY KEY, "value" TEXT);
+"""
+
+
+def _split(ddl: str) -> list[str]:
+    """Statements of a DDL script (triggers contain ';' inside BEGIN ... END)."""
+    statements, current = [], ""
+    for line in ddl.strip().splitlines():
+        current += line + "\n"
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        raise ValueError(f"incomplete statement in DDL: {current!r}")
+    return statements
+
+
+def _v1_initial(database: pw.SqliteDatabase, migrator: SqliteMigrator) -> None:
+    for statement in _split(V1_DDL):
+        database.execute_sql(statement)
+
+
+# (version it brings the database to, step). Append only.
+STEPS: list[tuple[int, Callable[[pw.SqliteDatabase, SqliteMigrator], None]]] = [
+    (1, _v1_initial),
+]
+
+LATEST = STEPS[-1][0]
+
+
+def migrate_to_latest(database: pw.SqliteDatabase) -> int:
+    """Apply every step above the database's version; returns the version it ends at."""
+    current = database.execute_sql("PRAGMA user_version").fetchone()[0]
+    if current > LATEST:  # open_database refuses earlier; this guards direct calls
+        raise RuntimeError(f"schema version {current} is newer than this kiosk's {LATEST}")
+    pending = [(version, step) for version, step in STEPS if version > current]
+    if not pending:
+        return current
+    # Table rebuilds in playhouse.migrate must not fire ON DELETE CASCADE: foreign keys off for the migration (it
+    # cannot be changed inside a transaction), checked afterwards.
+    database.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        migrator = SqliteMigrator(database)
+        for version, step in pending:
+            with database.atomic():
+                step(database, migrator)
+                database.execute_sql(f"PRAGMA user_version = {int(version)}")
+            log.info("database migrated to schema %d", version)
+        problems = database.execute_sql("PRAGMA foreign_key_check").fetchall()
+        if problems:
+            raise RuntimeError(f"foreign key check failed after migration: {problems[:5]}")
+    finally:
+        database.execute_sql("PRAGMA foreign_keys = ON")
+    return LATEST
+
+
+__all__ = ["LATEST", "STEPS", "migrate_to_latest", "migrate"]

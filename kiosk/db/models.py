@@ -1,0 +1,235 @@
+"""The tables of the kiosk. Times are UTC, stored as ISO 8601 text; JSON columns hold UTF-8 JSON text.
+
+The schema these classes describe is built by the ordered migrations in kiosk/db/migrations.py, never by
+``create_tables``; a test checks that the migrated schema and these classes agree column for column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid as uuidlib
+from typing import Any
+
+import peewee as pw
+
+from kiosk.db.database import db
+
+# --- value sets (strings in the database, so a script reading the file can make sense of them)
+INTERVIEW_STATUSES = ("scheduled", "in_progress", "completed", "interrupted", "recovered", "failed")
+RECORDING_STATES = ("recording", "finalized", "recovered", "failed")
+SYNC_KINDS = ("recording", "metadata")
+SYNC_STATUSES = ("pending", "uploading", "synced", "failed", "blocked")
+AUDIT_ACTORS = ("admin", "cli", "system")
+
+
+def utcnow() -> dt.datetime:
+    """Now, timezone-aware UTC: the only kind of time the tables hold."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def new_uuid() -> str:
+    return str(uuidlib.uuid4())
+
+
+class UtcDateTimeField(pw.TextField):
+    """An aware UTC datetime kept as fixed-width ISO text, so text order is time order (and comparisons work).
+
+    A naive datetime is taken as UTC. Values come back aware.
+    """
+
+    def db_value(self, value: Any) -> Any:
+        if value is None or isinstance(value, pw.Node):
+            return value
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+
+    def python_value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return dt.datetime.fromisoformat(value)
+
+
+class JsonField(pw.TextField):
+    """JSON as plain text (readable with any sqlite3 shell); non-ASCII kept as is."""
+
+    def db_value(self, value: Any) -> Any:
+        if value is None or isinstance(value, pw.Node):
+            return value
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+    def python_value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return json.loads(value)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Interview(BaseModel):
+    """One candidate's interview: one sitting at the kiosk from code entry to the end screen."""
+
+    uuid = pw.CharField(unique=True, default=new_uuid)          # the public id (in file names, exports, sync)
+    code = pw.TextField(default="")                              # the code the candidate entered
+    candidate_name = pw.TextField(default="")
+    candidate_ref = pw.TextField(default="")
+    template = pw.TextField(default="")                         # template name; "cli" for `kiosk record` takes
+    status = pw.CharField(default="scheduled", index=True)      # see INTERVIEW_STATUSES
+    end_reason = pw.TextField(default="")                       # why it ended: completed, disk_full, crash, ...
+    created_at = UtcDateTimeField(default=utcnow)
+    started_at = UtcDateTimeField(null=True)
+    ended_at = UtcDateTimeField(null=True)
+    consent_version = pw.TextField(default="")                  # version of the consent text the candidate accepted
+    consent_at = UtcDateTimeField(null=True)
+    # The seed's fields, same names and meaning.
+    transcript = pw.TextField(default="")
+    summary = pw.TextField(default="")
+    recording_data = JsonField(null=True)                       # the recorder's metadata dict of the main file
+    recording_path = pw.TextField(null=True)
+    recording_duration = pw.FloatField(null=True)               # seconds
+    is_recorded = pw.BooleanField(default=False)
+    # Who is recording it right now (recovery at start treats a row whose owner is gone as crashed).
+    owner_pid = pw.IntegerField(null=True)
+    owner_host = pw.TextField(null=True)
+    owner_boot_id = pw.TextField(null=True)
+    exported_at = UtcDateTimeField(null=True)                   # last export (retention may require one)
+    purged_at = UtcDateTimeField(null=True)                     # media deleted by retention; the row stays
+
+    class Meta:
+        table_name = "interview"
+
+
+class Recording(BaseModel):
+    """One media file. Normally one per interview; an interview resumed after a crash has a second one."""
+
+    interview = pw.ForeignKeyField(Interview, backref="recordings", on_delete="CASCADE", index=True)
+    path = pw.TextField(unique=True)                            # absolute path of the file
+    state = pw.CharField(default="recording", index=True)       # see RECORDING_STATES
+    profile = pw.TextField(default="")
+    container = pw.TextField(default="")
+    video_codec = pw.TextField(default="")
+    audio_codec = pw.TextField(default="")
+    width = pw.IntegerField(null=True)
+    height = pw.IntegerField(null=True)
+    fps = pw.FloatField(null=True)
+    size = pw.IntegerField(null=True)                           # bytes
+    duration = pw.FloatField(null=True)                         # seconds
+    sha256 = pw.TextField(null=True)
+    frames_written = pw.IntegerField(null=True)
+    frames_dropped = pw.IntegerField(null=True)
+    error = pw.TextField(default="")                            # what went wrong (failed / recovered)
+    started_at = UtcDateTimeField(default=utcnow)
+    ended_at = UtcDateTimeField(null=True)
+    owner_pid = pw.IntegerField(null=True)
+    owner_host = pw.TextField(null=True)
+    owner_boot_id = pw.TextField(null=True)
+    deleted_at = UtcDateTimeField(null=True)                    # file removed (retention); the row stays
+
+    class Meta:
+        table_name = "recording"
+
+
+class Event(BaseModel):
+    """Time-stamped log of one interview: question shown, recording started/stopped, device lost/back, errors."""
+
+    interview = pw.ForeignKeyField(Interview, backref="events", on_delete="CASCADE", index=True)
+    recording = pw.ForeignKeyField(Recording, backref="events", null=True, on_delete="SET NULL")
+    time = UtcDateTimeField(default=utcnow)
+    offset_s = pw.FloatField(null=True)                         # seconds into the recording, when recording
+    kind = pw.TextField()                                       # e.g. question.shown, recording.started
+    question_index = pw.IntegerField(null=True)
+    detail = JsonField(null=True)
+
+    class Meta:
+        table_name = "event"
+
+
+class SyncState(BaseModel):
+    """One file to upload with tus (owned by the sync engine)."""
+
+    interview = pw.ForeignKeyField(Interview, backref="sync_states", null=True, on_delete="CASCADE")
+    recording = pw.ForeignKeyField(Recording, backref="sync_states", null=True, on_delete="CASCADE")
+    kind = pw.CharField(default="recording")                    # see SYNC_KINDS
+    path = pw.TextField()
+    size = pw.IntegerField(null=True)
+    sha256 = pw.TextField(null=True)
+    upload_url = pw.TextField(null=True)
+    offset = pw.IntegerField(default=0)
+    status = pw.CharField(default="pending", index=True)        # see SYNC_STATUSES
+    last_error = pw.TextField(default="")
+    attempts = pw.IntegerField(default=0)
+    next_attempt_at = UtcDateTimeField(null=True)
+    synced_at = UtcDateTimeField(null=True)
+    created_at = UtcDateTimeField(default=utcnow)
+    updated_at = UtcDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sync_state"
+
+
+class AuditRefused(pw.IntegrityError):
+    """The audit log is append-only."""
+
+
+class AuditLog(BaseModel):
+    """Append-only record of admin and system actions. Updates and deletes are refused here and by triggers."""
+
+    time = UtcDateTimeField(default=utcnow)
+    actor = pw.CharField()                                      # see AUDIT_ACTORS
+    action = pw.TextField()                                     # export, delete, playback, retention.delete, pin.set
+    target = pw.TextField(default="")                           # usually an interview uuid
+    detail = JsonField(null=True)
+
+    class Meta:
+        table_name = "audit_log"
+
+    def save(self, force_insert: bool = False, only=None):
+        if self._pk is not None and not force_insert:
+            raise AuditRefused("the audit log is append-only: an entry cannot be changed")
+        return super().save(force_insert=force_insert, only=only)
+
+    def delete_instance(self, *args, **kwargs):
+        raise AuditRefused("the audit log is append-only: an entry cannot be deleted")
+
+    @classmethod
+    def update(cls, *args, **kwargs):
+        raise AuditRefused("the audit log is append-only: entries cannot be changed")
+
+    @classmethod
+    def delete(cls):
+        raise AuditRefused("the audit log is append-only: entries cannot be deleted")
+
+    @classmethod
+    def record(cls, actor: str, action: str, target: str = "", **detail: Any) -> "AuditLog":
+        if actor not in AUDIT_ACTORS:
+            raise ValueError(f"unknown audit actor {actor!r}; use one of {AUDIT_ACTORS}")
+        return cls.create(actor=actor, action=action, target=target, detail=detail or None)
+
+
+class Setting(BaseModel):
+    """Key/value settings kept in the database (admin PIN hash, lockout state)."""
+
+    key = pw.TextField(primary_key=True)
+    value = pw.TextField(null=True)
+
+    class Meta:
+        table_name = "setting"
+
+
+ALL_MODELS = (Interview, Recording, Event, SyncState, AuditLog, Setting)
+
+
+def get_setting(key: str, default: str | None = None) -> str | None:
+    row = Setting.get_or_none(Setting.key == key)
+    return default if row is None else row.value
+
+
+def set_setting(key: str, value: str | None) -> None:
+    Setting.insert(key=key, value=value).on_conflict_replace().execute()
