@@ -80,9 +80,25 @@ def _v1_initial(database: pw.SqliteDatabase, migrator: SqliteMigrator) -> None:
         database.execute_sql(statement)
 
 
+V2_TEMPLATE_DDL = """
+CREATE TABLE "interview_template" ("id" INTEGER NOT NULL PRIMARY KEY, "name" TEXT NOT NULL, "title" TEXT NOT NULL,
+  "body" TEXT NOT NULL, "sha256" TEXT NOT NULL, "source" TEXT NOT NULL, "imported_at" TEXT NOT NULL,
+  "updated_at" TEXT NOT NULL);
+CREATE UNIQUE INDEX "interview_template_name" ON "interview_template" ("name");
+"""
+
+
+def _v2_templates(database: pw.SqliteDatabase, migrator: SqliteMigrator) -> None:
+    """Templates imported by admins live in the database; an interview pins the exact template it used."""
+    for statement in _split(V2_TEMPLATE_DDL):
+        database.execute_sql(statement)
+    migrate(migrator.add_column("interview", "template_sha256", pw.TextField(default="")))
+
+
 # (version it brings the database to, step). Append only.
 STEPS: list[tuple[int, Callable[[pw.SqliteDatabase, SqliteMigrator], None]]] = [
     (1, _v1_initial),
+    (2, _v2_templates),
 ]
 
 LATEST = STEPS[-1][0]

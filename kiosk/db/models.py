@@ -81,6 +81,7 @@ class Interview(BaseModel):
     candidate_name = pw.TextField(default="")
     candidate_ref = pw.TextField(default="")
     template = pw.TextField(default="")                         # template name; "cli" for `kiosk record` takes
+    template_sha256 = pw.TextField(default="")                  # which version of it (InterviewTemplate.sha256)
     status = pw.CharField(default="scheduled", index=True)      # see INTERVIEW_STATUSES
     end_reason = pw.TextField(default="")                       # why it ended: completed, disk_full, crash, ...
     created_at = UtcDateTimeField(default=utcnow)
@@ -174,6 +175,21 @@ class SyncState(BaseModel):
         table_name = "sync_state"
 
 
+class InterviewTemplate(BaseModel):
+    """An interview template imported by an admin (kiosk/templates.py validates it; body is its canonical JSON)."""
+
+    name = pw.TextField(unique=True)
+    title = pw.TextField()
+    body = JsonField()
+    sha256 = pw.TextField()
+    source = pw.TextField(default="")                           # the file it was imported from
+    imported_at = UtcDateTimeField(default=utcnow)
+    updated_at = UtcDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "interview_template"
+
+
 class AuditRefused(pw.IntegrityError):
     """The audit log is append-only."""
 
@@ -223,7 +239,7 @@ class Setting(BaseModel):
         table_name = "setting"
 
 
-ALL_MODELS = (Interview, Recording, Event, SyncState, AuditLog, Setting)
+ALL_MODELS = (Interview, Recording, Event, SyncState, AuditLog, Setting, InterviewTemplate)
 
 
 def get_setting(key: str, default: str | None = None) -> str | None:
@@ -231,5 +247,8 @@ def get_setting(key: str, default: str | None = None) -> str | None:
     return default if row is None else row.value
 
 
-def set_setting(key: str, value: str | None) -> None:
+def set_setting(key: str, value) -> None:
+    """Store a text (other values are stored as their JSON text)."""
+    if value is not None and not isinstance(value, str):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
     Setting.insert(key=key, value=value).on_conflict_replace().execute()
