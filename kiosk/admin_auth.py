@@ -59,12 +59,25 @@ class SettingsStore:
     """The database's Setting table (kiosk.db get_setting / set_setting), imported lazily."""
 
     def get(self, key: str, default: Any = None) -> Any:
-        from kiosk.db import get_setting
+        from kiosk.db.models import get_setting
         return get_setting(key, default)
 
     def set(self, key: str, value: Any) -> None:
-        from kiosk.db import set_setting
+        from kiosk.db.models import set_setting
         set_setting(key, value)
+
+
+def db_audit(actor: str = "admin") -> Callable[[str, dict], None]:
+    """An audit callback writing to the database's AuditLog."""
+    def audit(action: str, details: dict) -> None:
+        from kiosk.db.models import AuditLog
+        AuditLog.record(actor, action, "", **details)
+    return audit
+
+
+def for_database(actor: str = "admin") -> "AdminAuth":
+    """The PIN kept in the open database, audited there: what the app and `kiosk admin` use."""
+    return AdminAuth(SettingsStore(), audit=db_audit(actor))
 
 
 def validate_pin(pin: str) -> str:

@@ -18,6 +18,8 @@ from kiosk.paths import DataDir, resolve_config_file, resolve_data_dir
 COMMAND_MODULES = [
     "config",
     "autostart",
+    "export",
+    "admin",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
