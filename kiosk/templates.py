@@ -1,0 +1,404 @@
+"""Interview templates: what a candidate is asked. Loaded from TOML or JSON, validated with line-and-field errors.
+
+    [template]
+    name = "general"                 # how admins and `kiosk templates` refer to it
+    title = "General interview"
+    consent_version = "2026-01"
+    consent_text = "We record ..."
+
+    [practice]                       # optional, not kept
+    text = "Practice: say your first name."
+    think_s = 5
+    answer_s = 20
+
+    [[questions]]
+    text = "Tell us about yourself."
+    think_s = 20                     # think time before the answer starts (the take is paused meanwhile)
+    answer_s = 120                   # answer time limit
+    retakes = 1                      # how many times the candidate may redo this answer
+
+The JSON form has the same keys: {"template": {...}, "practice": {...}, "questions": [{...}, ...]}.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import re
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+RESERVED_NAMES = {"cli"}            # the template name of takes recorded with `kiosk record`
+MAX_QUESTIONS = 100
+MAX_TEXT = 4000
+MAX_SIZE = 1_000_000                # bytes of a template file
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return f"{where}{self.field}: {self.message}"
+
+
+class TemplateError(ValueError):
+    """A template that cannot be used. `problems` lists each one with its line (when known) and field."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  {source}:{p.line}: {p.field}: {p.message}" if p.line else f"  {source}: {p}"
+                          for p in problems)
+        super().__init__(f"{source}: {len(problems)} problem(s) in the interview template:\n{lines}")
+
+
+@dataclass(frozen=True)
+class TemplateQuestion:
+    text: str
+    think_s: float = 20.0
+    answer_s: float = 120.0
+    retakes: int = 1
+
+
+@dataclass(frozen=True)
+class InterviewTemplate:
+    name: str
+    title: str
+    consent_text: str
+    consent_version: str
+    questions: tuple[TemplateQuestion, ...]
+    practice: TemplateQuestion | None = None
+    language: str = ""
+    description: str = ""
+
+    @property
+    def longest_answer_s(self) -> float:
+        return max(q.answer_s for q in self.questions)
+
+    @property
+    def total_answer_s(self) -> float:
+        return sum(q.answer_s * (1 + q.retakes) for q in self.questions)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The canonical form (also the JSON file form); from_dict(to_dict()) gives the same template back."""
+        head = {"name": self.name, "title": self.title, "consent_text": self.consent_text,
+                "consent_version": self.consent_version}
+        if self.language:
+            head["language"] = self.language
+        if self.description:
+            head["description"] = self.description
+        body: dict[str, Any] = {"template": head, "questions": [asdict(q) for q in self.questions]}
+        if self.practice is not None:
+            body["practice"] = {k: v for k, v in asdict(self.practice).items() if k != "retakes"}
+        return body
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, sort_keys=True)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+    def to_plan(self, code: str | None = None, ref: Any = None):
+        """The flow's InterviewPlan for one candidate."""
+        from kiosk.flow import InterviewPlan, Question
+
+        def q(item: TemplateQuestion) -> Question:
+            return Question(item.text, think_s=item.think_s, answer_s=item.answer_s, retakes=item.retakes)
+        return InterviewPlan(title=self.title, questions=tuple(q(x) for x in self.questions),
+                             consent_text=self.consent_text, code=code,
+                             practice=q(self.practice) if self.practice else None, ref=ref)
+
+
+# ---- where each field is written: path -> line number ------------------------------------------------------------
+
+def _toml_lines(text: str) -> dict[str, int]:
+    """Line of each table header and key in simple TOML (headers, [[arrays]], key = value). Best effort: a field
+    that cannot be placed gets the line of its nearest placed parent."""
+    lines: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    prefix = ""
+    in_multiline: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if in_multiline:
+            if line.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        if not line or line.startswith("#"):
+            continue
+        header = re.match(r"^\[\[\s*([^\]]+?)\s*\]\]", line)
+        if header:
+            name = header.group(1).replace('"', "").replace(" ", "")
+            index = counts.get(name, 0)
+            counts[name] = index + 1
+            prefix = f"{name}[{index}]"
+            lines.setdefault(name, number)
+            lines[prefix] = number
+            continue
+        header = re.match(r"^\[\s*([^\]]+?)\s*\]", line)
+        if header:
+            prefix = header.group(1).replace('"', "").replace(" ", "")
+            lines[prefix] = number
+            continue
+        key = re.match(r'^("[^"]*"|[A-Za-z0-9_.-]+)\s*=', line)
+        if key:
+            name = key.group(1).strip('"')
+            lines[f"{prefix}.{name}" if prefix else name] = number
+            rest = line[key.end():]
+            for quote in ('"""', "'''"):
+                if rest.count(quote) % 2 == 1:
+                    in_multiline = quote
+    return lines
+
+
+def _json_lines(text: str) -> dict[str, int]:
+    """Line of each key and array element of a JSON document (which json.loads has already accepted)."""
+    lines: dict[str, int] = {}
+    decoder = json.JSONDecoder()
+    ws = re.compile(r"[ \t\n\r]*")
+
+    def line_at(pos: int) -> int:
+        return text.count("\n", 0, pos) + 1
+
+    def value(pos: int, path: str) -> int:
+        pos = ws.match(text, pos).end()
+        if path:
+            lines.setdefault(path, line_at(pos))
+        char = text[pos]
+        if char == "{":
+            pos = ws.match(text, pos + 1).end()
+            if text[pos] == "}":
+                return pos + 1
+            while True:
+                pos = ws.match(text, pos).end()
+                key, end = json.decoder.scanstring(text, pos + 1)
+                lines[f"{path}.{key}" if path else key] = line_at(pos)
+                pos = ws.match(text, end).end() + 1          # past ':'
+                pos = value(pos, f"{path}.{key}" if path else key)
+                pos = ws.match(text, pos).end()
+                if text[pos] == "}":
+                    return pos + 1
+                pos += 1                                      # ','
+        if char == "[":
+            pos = ws.match(text, pos + 1).end()
+            if text[pos] == "]":
+                return pos + 1
+            index = 0
+            while True:
+                pos = value(pos, f"{path}[{index}]")
+                index += 1
+                pos = ws.match(text, pos).end()
+                if text[pos] == "]":
+                    return pos + 1
+                pos += 1
+        _, end = decoder.raw_decode(text, pos)
+        return end
+
+    value(0, "")
+    return lines
+
+
+def _line_of(lines: dict[str, int], path: str) -> int | None:
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return None
+
+
+# ---- validation ----------------------------------------------------------------------------------------------------
+
+class _Checker:
+    def __init__(self, lines: dict[str, int]) -> None:
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(Problem(_line_of(self.lines, path), path, message))
+
+    def unknown_keys(self, table: dict, allowed: Iterable[str], path: str) -> None:
+        allowed = list(allowed)
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                self.add(f"{path}.{key}" if path else str(key),
+                         f"unknown field.{hint} Fix: use only {', '.join(allowed)}.")
+
+    def text(self, table: dict, key: str, path: str, required: bool, default: str = "",
+             max_len: int = MAX_TEXT) -> str:
+        where = f"{path}.{key}" if path else key
+        if key not in table:
+            if required:
+                self.add(where, "is missing. Fix: add it (a text in quotes).")
+            return default
+        value = table[key]
+        if not isinstance(value, str):
+            self.add(where, f"must be a text in quotes, not {type(value).__name__} {_short(value)}.")
+            return default
+        if required and not value.strip():
+            self.add(where, "is empty. Fix: write the text.")
+            return default
+        if len(value) > max_len:
+            self.add(where, f"is {len(value)} characters long; at most {max_len} fit on the screen.")
+            return default
+        bad = [c for c in value if (ord(c) < 32 and c not in "\n\t") or 0xD800 <= ord(c) <= 0xDFFF]
+        if bad:
+            self.add(where, f"contains control character U+{ord(bad[0]):04X}. Fix: remove it.")
+            return default
+        return value
+
+    def number(self, table: dict, key: str, path: str, default: float, low: float, high: float,
+               whole: bool = False) -> Any:
+        where = f"{path}.{key}" if path else key
+        if key not in table:
+            return default
+        value = table[key]
+        kind = "a whole number" if whole else "a number of seconds"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not isinstance(value, int)):
+            self.add(where, f"must be {kind}, not {_short(value)}.")
+            return default
+        if isinstance(value, float) and not math.isfinite(value):
+            self.add(where, f"must be {kind}, not {value}.")
+            return default
+        if not low <= value <= high:
+            self.add(where, f"= {value} is out of range. Fix: use {low:g} to {high:g}.")
+            return default
+        return int(value) if whole else float(value)
+
+    def question(self, table: Any, path: str, practice: bool = False) -> TemplateQuestion | None:
+        if not isinstance(table, dict):
+            self.add(path, "must be a table with text, think_s, answer_s" + ("" if practice else ", retakes") + ".")
+            return None
+        allowed = ("text", "think_s", "answer_s") if practice else ("text", "think_s", "answer_s", "retakes")
+        before = len(self.problems)
+        self.unknown_keys(table, allowed, path)
+        text = self.text(table, "text", path, required=True)
+        think = self.number(table, "think_s", path, 5.0 if practice else 20.0, 0, 600)
+        answer = self.number(table, "answer_s", path, 20.0 if practice else 120.0, 5, 3600)
+        retakes = 0 if practice else self.number(table, "retakes", path, 1, 0, 10, whole=True)
+        if len(self.problems) > before:
+            return None
+        return TemplateQuestion(text=text, think_s=think, answer_s=answer, retakes=retakes)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def from_dict(body: Any, source: str = "<template>", lines: dict[str, int] | None = None) -> InterviewTemplate:
+    """Validate a parsed template; raise TemplateError listing every problem."""
+    check = _Checker(lines or {})
+    if not isinstance(body, dict):
+        raise TemplateError(source, [Problem(1, "(top)", "must be a table/object with template and questions.")])
+    check.unknown_keys(body, ("template", "practice", "questions"), "")
+    head = body.get("template")
+    if not isinstance(head, dict):
+        check.add("template", "is missing or not a table. Fix: add a [template] table with name, title, "
+                              "consent_text.")
+        head = {}
+    check.unknown_keys(head, ("name", "title", "consent_text", "consent_version", "language", "description"),
+                       "template")
+    name = check.text(head, "name", "template", required=True, max_len=64)
+    if name and not NAME_RE.match(name):
+        check.add("template.name", f"{_short(name)} is not a usable name. Fix: letters, digits, '.', '_' or '-', "
+                                   f"starting with a letter or digit, at most 64.")
+    elif name in RESERVED_NAMES:
+        check.add("template.name", f"'{name}' is reserved for takes recorded with `kiosk record`. "
+                                   f"Fix: choose another name.")
+    title = check.text(head, "title", "template", required=False, default=name, max_len=200) or name
+    consent_text = check.text(head, "consent_text", "template", required=True)
+    consent_version = check.text(head, "consent_version", "template", required=False, default="1", max_len=64)
+    language = check.text(head, "language", "template", required=False, max_len=16)
+    description = check.text(head, "description", "template", required=False)
+
+    practice = None
+    if "practice" in body:
+        practice = check.question(body["practice"], "practice", practice=True)
+    questions: list[TemplateQuestion] = []
+    raw_questions = body.get("questions")
+    if not isinstance(raw_questions, list) or not raw_questions:
+        check.add("questions", "at least one question is needed. Fix: add a [[questions]] table with text.")
+    elif len(raw_questions) > MAX_QUESTIONS:
+        check.add("questions", f"{len(raw_questions)} questions; at most {MAX_QUESTIONS}.")
+    else:
+        for index, item in enumerate(raw_questions):
+            question = check.question(item, f"questions[{index}]")
+            if question is not None:
+                questions.append(question)
+    if check.problems:
+        raise TemplateError(source, check.problems)
+    return InterviewTemplate(name=name, title=title, consent_text=consent_text, consent_version=consent_version,
+                             questions=tuple(questions), practice=practice, language=language,
+                             description=description)
+
+
+def parse(text: str, fmt: str, source: str = "<template>") -> InterviewTemplate:
+    """Parse TOML (fmt "toml") or JSON (fmt "json") template text."""
+    if fmt == "toml":
+        try:
+            body = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            match = re.search(r"line (\d+)", str(exc))
+            raise TemplateError(source, [Problem(int(match.group(1)) if match else None, "(syntax)",
+                                                 f"not valid TOML: {exc}. Fix: correct the syntax there.")]) from None
+        lines = _toml_lines(text)
+    elif fmt == "json":
+        try:
+            body = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            line = getattr(exc, "lineno", None)
+            raise TemplateError(source, [Problem(line, "(syntax)",
+                                                 f"not valid JSON: {getattr(exc, 'msg', exc)}. "
+                                                 f"Fix: correct the syntax there.")]) from None
+        try:
+            lines = _json_lines(text)
+        except (IndexError, ValueError, RecursionError):   # positions are a courtesy; never fail on them
+            lines = {}
+    else:
+        raise ValueError(f"unknown template format {fmt!r}; use 'toml' or 'json'")
+    return from_dict(body, source, lines)
+
+
+def load(path: Path | str) -> InterviewTemplate:
+    """Read a template file; the format follows the extension (.toml or .json)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".toml", ".json"):
+        raise TemplateError(str(path), [Problem(None, "(file)", "unknown file type. Fix: use a .toml or .json "
+                                                               "file (see resources/templates/).")])
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise TemplateError(str(path), [Problem(None, "(file)", f"cannot be read: {exc.strerror}.")]) from None
+    if len(raw) > MAX_SIZE:
+        raise TemplateError(str(path), [Problem(None, "(file)", f"is {len(raw)} bytes; at most {MAX_SIZE}.")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise TemplateError(str(path), [Problem(line, "(file)", "is not UTF-8 text. Fix: save it as UTF-8.")]) \
+            from None
+    return parse(text, suffix[1:], str(path))
+
+
+def sample_paths() -> list[Path]:
+    from kiosk.resources import resources_dir
+    folder = resources_dir() / "templates"
+    return sorted(p for p in folder.glob("*") if p.suffix in (".toml", ".json"))
+
+
+__all__ = ["InterviewTemplate", "TemplateQuestion", "TemplateError", "Problem", "parse", "load", "from_dict",
+           "sample_paths"]
