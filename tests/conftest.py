@@ -18,6 +18,7 @@ import pytest
 # Fixtures owned by the harness modules (one module per outside thing).
 pytest_plugins = [
     "tests.harness.fixtures",
+    "tests.harness.camera",
 ]
 
 _pulse = None
