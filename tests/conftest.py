@@ -19,6 +19,7 @@ import pytest
 pytest_plugins = [
     "tests.harness.fixtures",
     "tests.harness.camera",
+    "tests.harness.tus",
 ]
 
 _pulse = None
