@@ -1,0 +1,254 @@
+"""The sync queue on the real database and the real @tus/server: enqueue, drain, pause, back off, block, resume."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import Config
+from kiosk.db.database import close_database, open_database
+from kiosk.db.models import Event, Interview, Recording, SyncState, utcnow
+from kiosk.events import EventBus
+from kiosk.paths import DataDir
+from kiosk.session_json import session_document
+from kiosk.sync import tus
+from kiosk.sync.worker import SyncWorker, backoff_delay, enqueue_interview, sync_dir
+from tests.harness.tus import random_bytes
+from tests.kiosk.test_export_media import decode_counts, make_webm
+
+KiB = 1024
+
+
+@pytest.fixture
+def data(tmp_path):
+    data = DataDir(tmp_path / "data").ensure()
+    open_database(data.database)
+    yield data
+    close_database()
+
+
+def sync_config(url: str, **values) -> Config:
+    config = Config()
+    config.set("sync.enabled", True)
+    config.set("sync.server_url", url)
+    config.set("sync.kiosk_id", "kiosk-test-3")
+    config.set("sync.chunk_mb", 0.0625)      # 64 KiB chunks: several PATCHes per small file
+    for name, value in values.items():
+        config.set(name, value)
+    return config
+
+
+def make_interview(data: DataDir, *, takes: int = 1, media: str = "webm", size: int = 200 * KiB) -> Interview:
+    started = utcnow() - dt.timedelta(minutes=5)
+    interview = Interview.create(code="A17", candidate_name="Zoë Ångström", template="default", status="completed",
+                                 started_at=started, ended_at=utcnow(), recording_duration=1.0, is_recorded=True)
+    for t in range(takes):
+        path = data.recordings / f"{interview.uuid}-{t}.{ 'webm' if media == 'webm' else 'bin'}"
+        if media == "webm":
+            make_webm(path, seconds=1.0, seed=t)
+        else:
+            path.write_bytes(random_bytes(size, t))
+        rec = Recording.create(interview=interview, path=str(path), state="finalized", size=path.stat().st_size,
+                               duration=1.0, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                               started_at=started, ended_at=utcnow())
+        Event.create(interview=interview, recording=rec, kind="recording.started", offset_s=0.0)
+        Event.create(interview=interview, recording=rec, kind="question.shown", question_index=0,
+                     detail={"text": "Wie heißen Sie?"})
+    return interview
+
+
+def test_enqueue_interview_queues_each_finished_recording_and_the_session_json_once(data):
+    interview = make_interview(data, takes=2)
+    Recording.create(interview=interview, path=str(data.recordings / "still-recording.webm"), state="recording")
+    rows = enqueue_interview(interview, data)
+    assert [r.kind for r in rows] == ["recording", "recording", "metadata"]
+    assert all(r.status == "pending" and r.offset == 0 and r.upload_url is None for r in rows)
+    meta = rows[-1]
+    assert Path(meta.path) == sync_dir(data) / f"{interview.uuid}.session.json"
+    document = json.loads(Path(meta.path).read_text(encoding="utf-8"))
+    assert document == json.loads(json.dumps(session_document(interview)))
+    assert document["uuid"] == interview.uuid and document["candidate_name"] == "Zoë Ångström"
+    assert [e["kind"] for e in document["events"]] == ["recording.started", "question.shown"] * 2
+    assert len(document["recordings"]) == 3 and "owner_pid" not in document
+    assert hashlib.sha256(Path(meta.path).read_bytes()).hexdigest() == meta.sha256
+    again = enqueue_interview(interview, data)
+    assert [r.id for r in again] == [r.id for r in rows]
+    assert SyncState.select().count() == 3
+
+
+def test_run_once_uploads_recording_and_session_json_verified(data, tus_server):
+    interview = make_interview(data)
+    enqueue_interview(interview, data)
+    bus = EventBus()
+    seen = []
+    bus.subscribe(lambda e: seen.append(e), prefix="sync.")
+    worker = SyncWorker(sync_config(tus_server.url), data, bus=bus)
+    reports = worker.run_once()
+    worker.stop()
+    assert [r.status for r in reports] == ["synced", "synced"]
+    assert all(r.verified_by == ["offset", "readback"] for r in reports)
+    rows = list(SyncState.select().order_by(SyncState.id))
+    assert all(r.status == "synced" and r.offset == r.size and r.synced_at and r.upload_url for r in rows)
+    stored = {u.metadata["kind"]: u for u in tus_server.uploads()}
+    assert set(stored) == {"recording", "metadata"}
+    rec = Recording.get(Recording.interview == interview)
+    # The server's copy is the recording, byte for byte, and it decodes.
+    assert hashlib.sha256(stored["recording"].path.read_bytes()).hexdigest() == rec.sha256
+    assert decode_counts(stored["recording"].path) == (10, 48000)
+    meta = stored["recording"].metadata
+    assert meta["filename"] == Path(rec.path).name and meta["filetype"] == "video/webm"
+    assert meta["interview_uuid"] == interview.uuid and meta["kiosk_id"] == "kiosk-test-3"
+    assert meta["sha256"] == rec.sha256 and float(meta["duration"]) == 1.0
+    assert dt.datetime.fromisoformat(meta["recorded_at"]) == rec.started_at
+    document = json.loads(stored["metadata"].path.read_text(encoding="utf-8"))
+    assert document["uuid"] == interview.uuid and document["events"][1]["detail"] == {"text": "Wie heißen Sie?"}
+    assert stored["metadata"].metadata["filetype"] == "application/json"
+    kinds = [e.kind for e in seen]
+    assert kinds.count("sync.progress") >= 3 and [e.data["status"] for e in seen if e.kind == "sync.item"] == [
+        "uploading", "synced", "uploading", "synced"]
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_background_worker_waits_while_recording_and_pauses_mid_upload(data, tus_server):
+    interview = make_interview(data, media="bin", size=640 * KiB)
+    enqueue_interview(interview, data)
+    recording = threading.Event()
+    recording.set()                       # a take is running: nothing may start
+    progress = []
+    bus = EventBus()
+    bus.subscribe(lambda e: progress.append(e.data["offset"]), prefix="sync.progress")
+    config = sync_config(tus_server.url, **{"sync.bandwidth_kbps": 8 * 1024})    # 1 MiB/s: 0.6 s for the file
+    worker = SyncWorker(config, data, busy=recording, bus=bus, poll_s=0.1).start()
+    try:
+        time.sleep(0.8)
+        assert tus_server.uploads() == [] and progress == []
+        recording.clear()
+        wait_for(lambda: len(progress) >= 2, what="upload to start")
+        recording.set()                   # a new take starts mid-upload: stop after the current chunk
+        wait_for(lambda: SyncState.get(SyncState.kind == "recording").status == "pending", what="pause")
+        paused_at = SyncState.get(SyncState.kind == "recording").offset
+        time.sleep(0.5)
+        [partial] = tus_server.uploads()
+        assert 0 < paused_at == partial.offset < 640 * KiB    # nothing more arrived while recording
+        recording.clear()
+        wait_for(lambda: SyncState.select().where(SyncState.status == "synced").count() == 2, what="sync")
+    finally:
+        worker.stop()
+    row = SyncState.get(SyncState.kind == "recording")
+    assert row.attempts == 2 and row.last_error == ""
+    stored = [u for u in tus_server.uploads() if u.metadata["kind"] == "recording"]
+    assert len(stored) == 1 and hashlib.sha256(stored[0].path.read_bytes()).hexdigest() == row.sha256
+
+
+def test_reboot_resumes_from_the_database_not_from_zero(data, tus_server):
+    interview = make_interview(data, media="bin", size=512 * KiB)
+    enqueue_interview(interview, data)
+    config = sync_config(tus_server.url)
+    worker = SyncWorker(config, data)
+    row = SyncState.get(SyncState.kind == "recording")
+
+    def shut_down_after_third_chunk(event):
+        if event.data["offset"] >= 3 * 64 * KiB:
+            worker._stop.set()            # as if the kiosk shut down here
+    worker.bus.subscribe(shut_down_after_third_chunk, prefix="sync.progress")
+    report = worker.process(row)
+    worker.stop()
+    assert report.status == "pending" and report.offset == 3 * 64 * KiB
+    # Simulate a crash that left the row marked 'uploading'.
+    SyncState.update(status="uploading").where(SyncState.id == row.id).execute()
+    close_database()
+    open_database(data.database)          # a new boot
+    worker = SyncWorker(config, data)
+    reports = worker.run_once()
+    worker.stop()
+    recording_report = [r for r in reports if r.kind == "recording"][0]
+    assert recording_report.status == "synced" and recording_report.resumed_from == 3 * 64 * KiB
+    assert recording_report.sent == 512 * KiB - 3 * 64 * KiB
+    assert len([u for u in tus_server.uploads() if u.metadata["kind"] == "recording"]) == 1
+
+
+def test_server_down_backs_off_with_jitter_and_keeps_the_item(data, tus_server):
+    interview = make_interview(data, media="bin", size=100 * KiB)
+    enqueue_interview(interview, data)
+    tus_server.kill()
+    worker = SyncWorker(sync_config(tus_server.url), data, backoff_base_s=60, quick_retries=1,
+                        quick_retry_delay_s=0.05, timeout=(1.0, 2.0))
+    before = utcnow()
+    reports = worker.run_once()
+    assert [r.status for r in reports] == ["pending", "pending"]
+    for row in SyncState.select():
+        assert row.status == "pending" and row.attempts == 1 and "OPTIONS" in row.last_error
+        wait = (row.next_attempt_at - before).total_seconds()
+        assert 30 <= wait <= 61           # first step 60 s: between half and all of it
+    assert worker._next_due() is None     # nothing due until the backoff ends
+    tus_server.restart()
+    worker.sync_now()                     # the console's button
+    assert worker._next_due() is not None
+    reports = worker.run_once()
+    worker.stop()
+    assert [r.status for r in reports] == ["synced", "synced"]
+
+
+def test_backoff_grows_exponentially_up_to_the_cap():
+    import random
+    rng = random.Random(1)
+    for attempts, step in [(1, 10), (2, 20), (3, 40), (6, 320), (12, 3600), (40, 3600)]:
+        delays = [backoff_delay(attempts, 10, 3600, rng) for _ in range(200)]
+        assert step / 2 <= min(delays) and max(delays) <= step
+        assert max(delays) - min(delays) > step / 4   # there is jitter
+
+
+def test_refused_token_blocks_the_item_until_retried(data, tus_server_factory, expect_log):
+    expect_log("kiosk.sync.worker", r"stopped \(blocked\).*401")
+    server = tus_server_factory(token="right-token")
+    interview = make_interview(data, media="bin", size=50 * KiB)
+    enqueue_interview(interview, data)
+    worker = SyncWorker(sync_config(server.url, **{"sync.token": "wrong-token"}), data)
+    reports = worker.run_once()
+    worker.stop()
+    assert [r.status for r in reports] == ["blocked", "blocked"]
+    row = SyncState.get(SyncState.kind == "recording")
+    assert row.status == "blocked" and "401" in row.last_error and "sync.token" in row.last_error
+    assert "wrong-token" not in row.last_error
+    assert SyncWorker(sync_config(server.url), data)._next_due() is None    # blocked is not retried by itself
+    worker = SyncWorker(sync_config(server.url, **{"sync.token": "right-token"}), data)
+    assert worker.retry_stopped() == 2
+    reports = worker.run_once()
+    worker.stop()
+    assert [r.status for r in reports] == ["synced", "synced"]
+
+
+def test_a_changed_file_is_never_uploaded(data, tus_server, expect_log):
+    expect_log("kiosk.sync.worker", r"changed since it was recorded")
+    interview = make_interview(data, media="bin", size=50 * KiB)
+    enqueue_interview(interview, data)
+    rec = Recording.get(Recording.interview == interview)
+    with open(rec.path, "r+b") as f:
+        f.write(b"XXXX")
+    worker = SyncWorker(sync_config(tus_server.url), data)
+    reports = {r.kind: r for r in worker.run_once()}
+    worker.stop()
+    assert reports["recording"].status == "failed" and "Fix: restore" in reports["recording"].error
+    assert reports["metadata"].status == "synced"
+    assert [u.metadata["kind"] for u in tus_server.uploads()] == ["metadata"]
+
+
+def test_plain_http_with_token_to_a_remote_server_is_refused_at_start(data):
+    with pytest.raises(tus.TusConfigError, match="https"):
+        SyncWorker(sync_config("http://sync.example.org/files/", **{"sync.token": "t"}), data)
+    with pytest.raises(tus.TusConfigError, match="sync.server_url"):
+        SyncWorker(Config(), data)
