@@ -300,6 +300,8 @@ class Flow:
             return self.fail(str(data.get("reason", "error")), now, data.get("detail", ""))
         if kind == "admin_exit":
             return self._to_attract("admin console closed", now)
+        if kind == "back_home" and s in (State.THANKS, State.DECLINED):
+            return self._to_attract("candidate finished", now)
         if s is State.ATTRACT and kind == "start":
             self._go(State.CODE, "candidate touched start", now)
             return []
@@ -420,7 +422,8 @@ class Flow:
 
 
 USER_INPUTS = frozenset({"touch", "start", "code_ok", "code_bad", "walk_in", "back", "accept", "decline",
-                         "test_clip", "help", "devices_ok", "start_now", "skip_practice", "done", "retake"})
+                         "test_clip", "help", "devices_ok", "start_now", "skip_practice", "done", "retake",
+                         "back_home"})
 
 
 # ---- the runner: effects -> recorder and sessions ----------------------------------------------------------------
@@ -553,7 +556,7 @@ class FlowRunner:
                 result = f.result()
                 metadata = dict(getattr(result, "metadata", {}) or {})
                 self.last_metadata = metadata
-                failed = metadata.get("state") == "failed"
+                failed = (getattr(result, "state", None) or metadata.get("state")) == "failed"
                 self.sessions.finish(session, outcome if not failed else "failed", metadata,
                                      "finalize failed" if failed else None)
                 self.post("save_failed" if failed else "saved", metadata=metadata,

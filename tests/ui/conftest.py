@@ -1,0 +1,111 @@
+"""The kiosk window with real parts: the real Recorder on the demo camera and microphone (small, cheap), a real
+session store in a temporary data dir, Qt offscreen."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.cli import Context
+from kiosk.config import Config
+from kiosk.paths import DataDir
+
+TEST_TEMPLATE = """
+[template]
+name = "uitest"
+title = "UI test"
+consent_version = "t1"
+consent_text = "We record your answers. Press I agree to start."
+
+[practice]
+text = "Practice: say your name."
+think_s = 1
+answer_s = 5
+
+[[questions]]
+text = "First question?"
+think_s = 1
+answer_s = 5
+retakes = 1
+
+[[questions]]
+text = "Second question?"
+think_s = 1
+answer_s = 5
+retakes = 0
+"""
+
+
+def make_config(**values) -> Config:
+    config = Config()
+    config.set("storage.min_free_mb", 50)
+    config.set("camera.size", "320x180")
+    config.set("camera.fps", 15)
+    config.set("recording.profile", "webm-vp8-opus")
+    config.set("recording.video_bitrate_kbps", 300)
+    for name, value in values.items():
+        config.set(name.replace("__", "."), value)
+    return config
+
+
+@pytest.fixture
+def make_services(tmp_path):
+    """make_services(**config) -> AppServices with the demo devices, opened; closed at teardown."""
+    from kiosk.capture.demo import DemoCamera, DemoMicrophone
+    from kiosk.events import EventBus
+    from kiosk.recorder import Recorder, RecorderSettings
+    from ui.app import flow_sessions
+    from ui.services import AppServices
+
+    made = []
+
+    def make(**values):
+        config = make_config(**values)
+        data = DataDir(tmp_path / f"data{len(made)}").ensure()
+        ctx = Context(data=data, config=config)
+        template = tmp_path / "uitest.toml"
+        template.write_text(TEST_TEMPLATE)
+        settings = RecorderSettings.from_config(config)
+        bus = EventBus()
+        recorder = Recorder(DemoCamera(settings.size, settings.fps), DemoMicrophone(), settings, bus)
+        store, db = open_store(ctx, template)
+        services = AppServices(ctx=ctx, bus=bus, store=store, db=db, recorder=recorder,
+                               sessions=flow_sessions(store, ctx, settings.profile), demo_badge="DEMO")
+        recorder.open()
+        made.append(services)
+        return services
+
+    yield make
+    for services in made:
+        services.close()
+
+
+def open_store(ctx, template_path):
+    """The real database in the test's data dir with the test template imported; the SessionStore once it exists."""
+    from kiosk.db import open_database
+    from ui.sessions_port import import_template
+    db = open_database(ctx.data.database)
+    import_template(template_path)
+    try:
+        from kiosk.sessions import SessionStore
+    except ImportError:
+        return None, db
+    return SessionStore(ctx.data, ctx.config), db
+
+
+@pytest.fixture
+def make_window(qtbot, make_services):
+    """make_window(size=(w, h), **config) -> KioskWindow shown full screen on an offscreen screen of that size."""
+    from ui.main_window import KioskWindow
+    windows = []
+
+    def make(size=None, kiosk_mode=True, **values):
+        services = make_services(**values)
+        window = KioskWindow(services, kiosk_mode=kiosk_mode, demo_badge=services.demo_badge, screen_size=size)
+        qtbot.addWidget(window)
+        window.show_kiosk()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.shutdown()

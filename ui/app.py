@@ -1,0 +1,147 @@
+"""The composition root of the kiosk app: `kiosk [--demo] [--windowed]` with no sub-command lands in run()."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+
+log = logging.getLogger("ui.app")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def display_problem(environ=os.environ, platform: str = sys.platform) -> str | None:
+    """Why Qt cannot show a window here, or None. Checked before QApplication, whose own abort is misleading."""
+    if not platform.startswith("linux"):
+        return None
+    if environ.get("QT_QPA_PLATFORM") or environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("kiosk: there is no display to show the kiosk on (DISPLAY and WAYLAND_DISPLAY are not set). "
+            "Fix: run it in the desktop session (or a systemd user unit with DISPLAY=:0), start an X server "
+            "first (e.g. 'Xvfb :99 &' then 'DISPLAY=:99 kiosk'), or use a headless command such as 'kiosk record'.")
+
+
+def build_services(args, ctx):
+    """Database, session store, devices and recorder; demo devices stand in for missing ones (with a badge)."""
+    from kiosk.capture.demo import DemoCamera, DemoMicrophone
+    from kiosk.capture.sources import open_camera, open_microphone
+    from kiosk.events import EventBus
+    from kiosk.recorder import Recorder, RecorderSettings
+    from ui.services import AppServices
+
+    config = ctx.config
+    bus = EventBus()
+    settings = RecorderSettings.from_config(config)
+    badge = ""
+    if args.demo:
+        video, audio = DemoCamera(settings.size, settings.fps), DemoMicrophone(settings.audio_rate, settings.channels)
+        badge = "DEMO camera and microphone"
+    else:
+        video = open_camera(config["camera.spec"], settings.size, settings.fps, config["camera.open_timeout_s"],
+                            config["camera.read_timeout_s"])
+        audio = open_microphone(config["mic.spec"], settings.audio_rate, settings.channels)
+        missing = []
+        if isinstance(video, DemoCamera):
+            missing.append("camera")
+        if config["mic.spec"] == "default" and not _any_input_device():
+            log.info("no microphone found: using the demo microphone")
+            audio = DemoMicrophone(settings.audio_rate, settings.channels)
+            missing.append("microphone")
+        if missing:
+            badge = "DEMO " + " and ".join(missing) + " (none found)"
+    db = store = auth = sessions = None
+    try:
+        from kiosk.db import open_database
+        db = open_database(ctx.data.database)
+    except ImportError:
+        log.info("no database layer installed")
+    try:
+        from kiosk.sessions import SessionStore
+        store = SessionStore(ctx.data, config) if db is not None else None
+    except ImportError:
+        log.info("no session store installed")
+    try:
+        from kiosk.admin_auth import for_database
+        auth = for_database()
+    except ImportError:
+        auth = None
+    sessions = flow_sessions(store, ctx, settings.profile)
+    recorder = Recorder(video, audio, settings, bus)
+    return AppServices(ctx=ctx, bus=bus, store=store, db=db, recorder=recorder, sessions=sessions, auth=auth,
+                       demo_badge=badge)
+
+
+def flow_sessions(store, ctx, profile: str):
+    """The flow's view of the session store (kiosk.flow.SessionsPort)."""
+    from ui.sessions_port import StoreSessions
+    return StoreSessions(store, ctx.data, profile)
+
+
+def _any_input_device() -> bool:
+    try:
+        import sounddevice as sd
+        return any(d["max_input_channels"] > 0 for d in sd.query_devices())
+    except Exception:
+        return False
+
+
+def run(args, ctx) -> int:
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    from PySide6.QtCore import QLibraryInfo, QLocale, QTimer, QTranslator
+    from PySide6.QtWidgets import QApplication
+
+    from kiosk.resources import resources_dir
+    from ui.blanking import inhibit_blanking
+    from ui.main_window import KioskWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("kiosk-interview-recorder")
+    language = ctx.config["ui.language"] or QLocale.system().name().split("_")[0]
+    translators = []
+    for name, folder in ((f"kiosk_{language}", str(resources_dir() / "translations")),
+                         (f"qtbase_{language}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath))):
+        translator = QTranslator(app)
+        if translator.load(name, folder):
+            app.installTranslator(translator)
+            translators.append(translator)
+    try:
+        services = build_services(args, ctx)
+    except Exception as exc:
+        log.exception("the kiosk could not start")
+        print(f"kiosk: cannot start: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    services.recorder.open()
+    kiosk_mode = bool(ctx.config["ui.kiosk_mode"]) and not args.windowed
+    window = KioskWindow(services, kiosk_mode=kiosk_mode, demo_badge=services.demo_badge)
+    previous_hook = sys.excepthook
+
+    def excepthook(exc_type, exc, tb):
+        log.error("unhandled exception in the UI", exc_info=(exc_type, exc, tb))
+        try:
+            window.handle_exception(exc_type, exc, tb)
+        except Exception:
+            previous_hook(exc_type, exc, tb)
+    sys.excepthook = excepthook
+    release_blanking = inhibit_blanking()
+    # SIGTERM/SIGINT (systemd stop, Ctrl+C in a terminal): finalize the take and leave cleanly.
+    signal.signal(signal.SIGTERM, lambda *a: QTimer.singleShot(0, window.quit))
+    signal.signal(signal.SIGINT, lambda *a: QTimer.singleShot(0, window.quit))
+    wake = QTimer()
+    wake.start(250)                      # lets Python run its signal handlers while Qt's loop runs
+    wake.timeout.connect(lambda: None)
+    window.show_kiosk()
+    log.info("kiosk window shown: %dx%d, kiosk mode %s, %s", window.width(), window.height(), kiosk_mode,
+             services.demo_badge or "real devices")
+    try:
+        code = app.exec()
+    finally:
+        sys.excepthook = previous_hook
+        release_blanking()
+        window.shutdown()
+        services.close()
+    return code

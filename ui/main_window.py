@@ -1,0 +1,385 @@
+"""The full-screen kiosk window: one page per flow state, a status strip, kiosk-mode key handling, admin entry."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from kiosk.flow import (ClearCandidate, Effect, Flow, FlowRunner, RecordTestClip, Snapshot, Speak, State,
+                        StopSpeaking, Timing)
+from ui.bridge import EventBridge
+from ui.screens.base import Screen, guarded
+from ui.screens.code import CodeScreen
+from ui.screens.media import DeviceCheckScreen, MediaScreen, QuestionScreen
+from ui.screens.simple import (AttractScreen, ConsentScreen, DeclinedScreen, FailsafeScreen, SavingScreen,
+                               ThanksScreen)
+from ui.theme import Metrics, stylesheet
+
+log = logging.getLogger("ui.main_window")
+
+EXIT_KEYS = (QKeySequence("Ctrl+Q"), QKeySequence("Ctrl+W"), QKeySequence("Alt+F4"), QKeySequence("Esc"))
+CORNER_HOLD_MS = 3000
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("KioskWindow", text)
+
+
+class _InputWatcher(QObject):
+    """App-wide: every touch, click or key counts as activity; a long press in the top-left corner opens admin."""
+
+    def __init__(self, window: "KioskWindow") -> None:
+        super().__init__(window)
+        self.window = window
+        self.hold = QTimer(self)
+        self.hold.setSingleShot(True)
+        self.hold.setInterval(CORNER_HOLD_MS)
+        self.hold.timeout.connect(guarded(window.open_admin))
+
+    def eventFilter(self, obj, event) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.KeyPress):
+            self.window.activity()
+            if kind == QEvent.Type.MouseButtonPress and self.window.corner_entry:
+                pos = event.globalPosition().toPoint() - self.window.mapToGlobal(QPoint(0, 0))
+                zone = self.window.metrics.touch * 2
+                if 0 <= pos.x() < zone and 0 <= pos.y() < zone:
+                    self.hold.start()
+        elif kind in (QEvent.Type.MouseButtonRelease, QEvent.Type.TouchEnd, QEvent.Type.TouchCancel):
+            self.hold.stop()
+        return False
+
+
+class KioskWindow(QWidget):
+    state_shown = Signal(str)          # the flow state now on screen (tests and e2e wait for it)
+
+    def __init__(self, services, *, kiosk_mode: bool = True, demo_badge: str = "",
+                 screen_size: tuple[int, int] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.setObjectName("KioskWindow")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setWindowTitle(tr("Interview kiosk"))
+        self.services = services
+        config = services.ctx.config
+        self.kiosk_mode = kiosk_mode
+        self.recorder = services.recorder
+        screen = QGuiApplication.primaryScreen()
+        size = screen_size or (screen.geometry().width(), screen.geometry().height())
+        self.metrics = Metrics.for_size(*size)
+        self.high_contrast = bool(config["ui.high_contrast"])
+        self.setStyleSheet(stylesheet(self.metrics, self.high_contrast))
+        entry = config["admin.entry"]
+        self.corner_entry = entry in ("corner-long-press", "both")
+
+        self.flow = Flow(Timing.from_config(config))
+        self.runner = FlowRunner(self.flow, self.recorder, services.sessions, clock,
+                                 ui_effect=self._ui_effect, on_change=self._show)
+        self.clock = clock
+        self.speaker = None
+        if config["ui.read_questions_aloud"]:
+            from ui.speech import Speaker
+            self.speaker = Speaker(config["ui.language"], self)
+
+        # status strip: device notices and the demo badge
+        self.notice = QLabel()
+        self.notice.setObjectName("notice")
+        self.notice.setProperty("role", "notice")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+        self.badge = QLabel(demo_badge)
+        self.badge.setObjectName("demo_badge")
+        self.badge.setProperty("role", "badge")
+        self.badge.setVisible(bool(demo_badge))
+        strip = QHBoxLayout()
+        strip.setContentsMargins(0, 0, 0, 0)
+        strip.addWidget(self.notice, 1)
+        strip.addWidget(self.badge, 0, Qt.AlignmentFlag.AlignRight)
+
+        unit = self.metrics.unit
+        self.stack = QStackedWidget()
+        self.screens: dict[State, Screen] = {}
+        question = QuestionScreen(unit, self.recorder)
+        for state, screen in ((State.ATTRACT, AttractScreen(unit)), (State.CODE, CodeScreen(unit)),
+                              (State.CONSENT, ConsentScreen(unit)), (State.DECLINED, DeclinedScreen(unit)),
+                              (State.DEVICE_CHECK, DeviceCheckScreen(unit, self.recorder)),
+                              (State.THINK, question), (State.ANSWER, question),
+                              (State.SAVING, SavingScreen(unit)), (State.THANKS, ThanksScreen(unit)),
+                              (State.FAILSAFE, FailsafeScreen(unit))):
+            screen.send = self.dispatch
+            self.screens[state] = screen
+            if self.stack.indexOf(screen) < 0:
+                self.stack.addWidget(screen)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(strip)
+        layout.addWidget(self.stack, 1)
+        self.admin_widget: QWidget | None = None
+
+        self.bridge = EventBridge(services.bus, parent=self)
+        self.bridge.event.connect(guarded(self._on_engine_event))
+        self.tick_timer = QTimer(self)
+        self.tick_timer.setInterval(100)
+        self.tick_timer.timeout.connect(guarded(self._tick))
+        self.tick_timer.start()
+        self.watcher = _InputWatcher(self)
+        QApplication.instance().installEventFilter(self.watcher)
+        if entry in ("key-chord", "both"):
+            chord = QShortcut(QKeySequence(config["admin.key_chord"]), self)
+            chord.setContext(Qt.ShortcutContext.ApplicationShortcut)
+            chord.activated.connect(guarded(self.open_admin))
+        if kiosk_mode:
+            self.setWindowFlags(Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint)
+            for keys in EXIT_KEYS:   # swallow them: a candidate must not be able to leave the app
+                shortcut = QShortcut(keys, self)
+                shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        if not bool(config["ui.show_cursor"]) and kiosk_mode:
+            self.setCursor(Qt.CursorShape.BlankCursor)
+        self._allow_close = not kiosk_mode
+        self._clip_path: Path | None = None
+        self._player = None
+        self._show(self.flow.snapshot())
+
+    # ---- window
+    def show_kiosk(self) -> None:
+        """Full screen on the primary screen; geometry first, since with no window manager showFullScreen alone
+        leaves the window small."""
+        if self.kiosk_mode:
+            self.setGeometry(QGuiApplication.primaryScreen().geometry())
+            self.showFullScreen()
+        else:
+            self.resize(1280, 800)
+            self.show()
+
+    def closeEvent(self, event) -> None:
+        if not self._allow_close:
+            event.ignore()
+            return
+        self.shutdown()
+        super().closeEvent(event)
+
+    def quit(self) -> None:
+        """Leave for real (admin 'quit', SIGTERM)."""
+        self._allow_close = True
+        self.close()
+
+    def shutdown(self) -> None:
+        self.tick_timer.stop()
+        self.bridge.close()
+        QApplication.instance().removeEventFilter(self.watcher)
+        if self.speaker is not None:
+            self.speaker.stop()
+
+    def keyPressEvent(self, event) -> None:
+        if self.kiosk_mode and event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_F4):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    # ---- inputs
+    def activity(self) -> None:
+        self.runner.send("touch")
+
+    def dispatch(self, kind: str, **data) -> None:
+        if kind == "enter_code":
+            self.runner.enter_code(data["code"])
+            if self.flow.state is State.CODE:
+                self.screens[State.CODE].keypad.clear()
+        elif kind == "walk_in":
+            self.runner.walk_in()
+        else:
+            self.runner.send(kind, **data)
+
+    def handle_exception(self, exc_type, exc, tb) -> None:
+        """sys.excepthook in the app: anything unexpected -> the failsafe screen, with the context logged."""
+        detail = "".join(traceback.format_exception(exc_type, exc, tb))
+        self.runner.fail(f"unexpected {exc_type.__name__}: {exc}", detail)
+
+    # ---- flow -> screens
+    def _tick(self) -> None:
+        self.runner.tick()
+        state = self.flow.state
+        screen = self.screens[state]
+        if state in (State.THINK, State.ANSWER, State.FAILSAFE, State.SAVING):
+            screen.update_from(self.flow.snapshot(), self.clock())
+        if isinstance(screen, MediaScreen):
+            screen.refresh_devices()
+
+    def _show(self, snapshot: Snapshot) -> None:
+        screen = self.screens[snapshot.state]
+        if self.admin_widget is None:
+            self.stack.setCurrentWidget(screen)
+        screen.update_from(snapshot, self.clock())
+        if self.stack.currentWidget() is screen and getattr(self, "_last_state", None) != snapshot.state:
+            self._last_state = snapshot.state
+            self.state_shown.emit(snapshot.state.value)
+
+    def _ui_effect(self, effect: Effect) -> None:
+        if isinstance(effect, Speak):
+            if self.speaker is not None:
+                self.speaker.say(effect.text)
+        elif isinstance(effect, StopSpeaking):
+            if self.speaker is not None:
+                self.speaker.stop()
+        elif isinstance(effect, ClearCandidate):
+            self.forget_candidate()
+        elif isinstance(effect, RecordTestClip):
+            self._record_test_clip(effect.seconds)
+
+    def forget_candidate(self) -> None:
+        for screen in set(self.screens.values()):
+            screen.forget()
+        self.notice.hide()
+        self.notice.clear()
+        self.runner.last_metadata = None
+        if self.speaker is not None:
+            self.speaker.forget()
+        self._stop_clip_playback()
+
+    # ---- engine events (already on the GUI thread)
+    def _on_engine_event(self, kind: str, data: dict) -> None:
+        messages = {
+            "camera.lost": tr("The camera has stopped. We keep recording your voice; please wait or ask for help."),
+            "mic.lost": tr("The microphone has stopped. Please ask a member of staff for help."),
+            "disk.low": tr("The kiosk is running out of space. Your recording so far has been saved."),
+        }
+        if kind in messages:
+            log.info("notice shown: %s %s", kind, data)
+            self.notice.setText(messages[kind])
+            self.notice.show()
+        elif kind in ("camera.back", "mic.back"):
+            self.notice.setText(tr("The camera is back.") if kind == "camera.back" else tr("The microphone is back."))
+            self.notice.show()
+            QTimer.singleShot(4000, self._hide_back_notice)
+        elif kind == "recording.finalizing":
+            self.runner.post("save_progress", progress=float(data.get("progress", 0.0)))
+        elif kind == "camera.toggled":
+            for screen in set(self.screens.values()):
+                if isinstance(screen, MediaScreen):
+                    screen.camera.set_camera(bool(data.get("enabled", True)))
+
+    def _hide_back_notice(self) -> None:
+        if self.notice.text() in (tr("The camera is back."), tr("The microphone is back.")):
+            self.notice.hide()
+
+    # ---- device check: a 3 s clip recorded by the engine and played back, then deleted (it is not an interview)
+    def _record_test_clip(self, seconds: float) -> None:
+        screen: DeviceCheckScreen = self.screens[State.DEVICE_CHECK]  # type: ignore[assignment]
+        if screen.clip_busy or self.recorder is None:
+            return
+        folder = self.services.ctx.data.exports_tmp
+        folder.mkdir(parents=True, exist_ok=True)
+        profile = getattr(getattr(self.recorder, "settings", None), "profile", "webm-vp9-opus")
+        ext = "mp4" if profile.startswith("mp4") else "ogg" if profile.startswith("audio") else "webm"
+        self._clip_path = folder / f"device-check-{int(time.time() * 1000)}.{ext}"
+        screen.set_clip_status(tr("Recording a short test... say something!"), True)
+        self.recorder.start_take(self._clip_path, label="device check")
+        QTimer.singleShot(int(seconds * 1000), guarded(self._stop_test_clip))
+
+    def _stop_test_clip(self) -> None:
+        future = self.recorder.stop_take()
+        self._clip_future = future
+        self._clip_poll = QTimer(self)
+        self._clip_poll.setInterval(100)
+        self._clip_poll.timeout.connect(guarded(self._clip_finalized))
+        self._clip_poll.start()
+
+    def _clip_finalized(self) -> None:
+        if not self._clip_future.done():
+            return
+        self._clip_poll.stop()
+        screen: DeviceCheckScreen = self.screens[State.DEVICE_CHECK]  # type: ignore[assignment]
+        result = self._clip_future.result()
+        path = Path(result.metadata.get("recording_path") or self._clip_path)
+        if self.flow.state is not State.DEVICE_CHECK:
+            self._delete_clip(path)
+            screen.set_clip_status("", False)
+            return
+        from PySide6.QtCore import QUrl
+        from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+        self._player = QMediaPlayer(self)
+        self._audio_out = QAudioOutput(self)
+        self._player.setAudioOutput(self._audio_out)
+        self._player.setSource(QUrl.fromLocalFile(str(path)))
+        self._player.mediaStatusChanged.connect(guarded(self._clip_status_changed))
+        screen.set_clip_status(tr("Playing it back..."), True)
+        self._played_path = path
+        self._player.play()
+        # never hang on the playback: give up after the clip's length plus a margin
+        QTimer.singleShot(int((float(result.metadata.get("duration") or 3) + 3) * 1000),
+                          guarded(self._stop_clip_playback))
+
+    def _clip_status_changed(self, status) -> None:
+        from PySide6.QtMultimedia import QMediaPlayer
+        if status in (QMediaPlayer.MediaStatus.EndOfMedia, QMediaPlayer.MediaStatus.InvalidMedia):
+            self._stop_clip_playback()
+
+    def _stop_clip_playback(self) -> None:
+        if self._player is not None:
+            self._player.stop()
+            self._player.setSource(QUrl_empty())
+            self._player.deleteLater()
+            self._player = None
+            self._delete_clip(getattr(self, "_played_path", None))
+            screen: DeviceCheckScreen = self.screens[State.DEVICE_CHECK]  # type: ignore[assignment]
+            screen.set_clip_status(tr("Did you see and hear yourself? If not, press \"It's not right\"."), False)
+
+    @staticmethod
+    def _delete_clip(path: Path | None) -> None:
+        # The device-check clip is the candidate's image and voice and not part of any interview: do not keep it.
+        if path is None:
+            return
+        for p in path.parent.glob(path.name + "*"):
+            p.unlink(missing_ok=True)
+
+    # ---- admin
+    def open_admin(self) -> None:
+        if self.admin_widget is not None:
+            return
+        if self.flow.state in (State.THINK, State.ANSWER, State.SAVING):
+            log.info("admin entry ignored while a candidate is recording")
+            return
+        from ui.admin import AdminConsole, PinPad   # lazily: the admin code is not needed to run interviews
+        pad = PinPad(self.services.auth)
+        pad.accepted.connect(guarded(self._admin_accepted))
+        pad.cancelled.connect(guarded(self._close_admin))
+        self._set_admin_widget(pad)
+
+    def _admin_accepted(self) -> None:
+        from ui.admin import AdminConsole
+        self.runner.send("admin_exit")
+        console = AdminConsole(self.services)
+        console.closed.connect(guarded(self._close_admin))
+        self._set_admin_widget(console)
+
+    def _set_admin_widget(self, widget: QWidget) -> None:
+        old = self.admin_widget
+        self.admin_widget = widget
+        self.stack.addWidget(widget)
+        self.stack.setCurrentWidget(widget)
+        if old is not None:
+            self.stack.removeWidget(old)
+            old.deleteLater()
+        self.state_shown.emit("admin")
+
+    def _close_admin(self) -> None:
+        old = self.admin_widget
+        self.admin_widget = None
+        if old is not None:
+            self.stack.removeWidget(old)
+            old.deleteLater()
+        self.runner.send("admin_exit")
+        self._last_state = None
+        self._show(self.flow.snapshot())
+
+
+def QUrl_empty():
+    from PySide6.QtCore import QUrl
+    return QUrl()

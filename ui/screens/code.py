@@ -1,0 +1,37 @@
+"""Enter the interview code on the on-screen keypad, or start a walk-in interview."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout
+
+from kiosk.flow import Snapshot
+from ui.screens.base import Screen, guarded, tr
+from ui.widgets.keypad import Keypad
+
+
+class CodeScreen(Screen):
+    def __init__(self, unit: int, parent=None) -> None:
+        super().__init__(unit, parent)
+        self.title = self.label(tr("Code", "Please enter your interview code"), "title", "code_title")
+        self.error = self.label("", "error", "code_error")
+        self.keypad = Keypad()
+        self.keypad.submitted.connect(guarded(lambda code: self.send("enter_code", code=code)))
+        row = QHBoxLayout()
+        self.back = self.button(tr("Code", "Back"), "code_back", kind="back")
+        self.walk_in = self.button(tr("Code", "I have no code"), "walk_in", on_click=lambda: self.send("walk_in"))
+        row.addWidget(self.back)
+        row.addWidget(self.walk_in)
+        self.layout_.addWidget(self.title)
+        self.layout_.addWidget(self.error)
+        self.layout_.addWidget(self.keypad, 1)
+        self.layout_.addLayout(row)
+
+    def update_from(self, snapshot: Snapshot, now: float) -> None:
+        if snapshot.message == "code_bad":
+            self.error.setText(tr("Code", "That code was not found. Please check it and try again."))
+        else:
+            self.error.setText("")
+
+    def forget(self) -> None:
+        self.keypad.clear()
+        self.error.setText("")

@@ -1,0 +1,150 @@
+"""Screens with the live preview: device check and the question (think time and answer)."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout
+
+from kiosk.flow import Snapshot, State
+from ui.screens.base import Screen, guarded, tr
+from ui.widgets.camera_toggle import CameraToggle
+from ui.widgets.indicator import RecordingIndicator
+from ui.widgets.level_meter import LevelMeter
+from ui.widgets.preview import PreviewWidget
+
+
+class MediaScreen(Screen):
+    """Preview + level meter + camera toggle, all fed from the recorder (never from a device directly)."""
+
+    def __init__(self, unit: int, recorder, parent=None) -> None:
+        super().__init__(unit, parent)
+        self.recorder = recorder
+        self.preview = PreviewWidget(recorder.latest_frame if recorder is not None else None)
+        self.preview.setObjectName("preview")
+        self.meter = LevelMeter(unit)
+        self.meter.setObjectName("level_meter")
+        self.camera = CameraToggle()
+        self.camera.set_unit(unit)
+        self.camera.toggled_camera.connect(guarded(self._toggle_camera))
+
+    def _toggle_camera(self, enabled: bool) -> None:
+        if self.recorder is not None:
+            self.recorder.set_camera_enabled(enabled)
+
+    def refresh_devices(self) -> None:
+        """Called by the window's status timer: level meter and the toggle's state from the recorder."""
+        if self.recorder is None:
+            return
+        peak, rms = self.recorder.audio_level()
+        self.meter.set_level(peak, rms)
+        enabled = bool(getattr(self.recorder, "camera_enabled", True))
+        if enabled != self.camera.isChecked():
+            self.camera.set_camera(enabled)
+
+    def forget(self) -> None:
+        self.preview.clear()
+
+
+class DeviceCheckScreen(MediaScreen):
+    def __init__(self, unit: int, recorder, parent=None) -> None:
+        super().__init__(unit, recorder, parent)
+        self.title = self.label(tr("DeviceCheck", "Can we see and hear you?"), "title", "device_title")
+        self.hint = self.label(tr("DeviceCheck", "Check that your face is in the picture and the bar moves when "
+                                                 "you speak."), "hint")
+        self.help = self.label(tr("DeviceCheck", "Sit about an arm's length from the screen, facing it. Speak "
+                                                 "normally: the bar should move. If the picture or the sound "
+                                                 "stays wrong, please ask a member of staff."), "panel", "help_text")
+        self.clip_status = self.label("", "hint", "clip_status")
+        row = QHBoxLayout()
+        self.test_clip = self.button(tr("DeviceCheck", "Record a 3 s test"), "test_clip", kind="test_clip")
+        self.not_right = self.button(tr("DeviceCheck", "It's not right"), "help", kind="help")
+        self.ok = self.button(tr("DeviceCheck", "Looks good"), "devices_ok", kind="devices_ok", role="primary")
+        for w in (self.camera, self.test_clip, self.not_right, self.ok):
+            row.addWidget(w)
+        self.layout_.addWidget(self.title)
+        self.layout_.addWidget(self.hint)
+        self.layout_.addWidget(self.preview, 1)
+        self.layout_.addWidget(self.meter)
+        self.layout_.addWidget(self.clip_status)
+        self.layout_.addWidget(self.help)
+        self.layout_.addLayout(row)
+        self.help.hide()
+        self.clip_busy = False
+
+    def set_clip_status(self, text: str, busy: bool) -> None:
+        self.clip_status.setText(text)
+        self.clip_busy = busy
+        self.test_clip.setEnabled(not busy)
+        self.ok.setEnabled(not busy)
+
+    def update_from(self, snapshot: Snapshot, now: float) -> None:
+        self.help.setVisible(snapshot.help_shown)
+
+    def forget(self) -> None:
+        super().forget()
+        self.set_clip_status("", False)
+        self.help.hide()
+
+
+class QuestionScreen(MediaScreen):
+    """Think time (countdown, question shown) and the answer (recording indicator, done, retake)."""
+
+    def __init__(self, unit: int, recorder, parent=None) -> None:
+        super().__init__(unit, recorder, parent)
+        self.position = self.label("", "hint", "question_position")
+        self.question = self.label("", "title", "question_text")
+        self.countdown = self.label("", "title", "countdown")
+        self.indicator = RecordingIndicator(unit)
+        self.indicator.setObjectName("indicator")
+        row = QHBoxLayout()
+        self.skip_practice = self.button(tr("Question", "Skip practice"), "skip_practice", kind="skip_practice")
+        self.retake = self.button("", "retake", kind="retake")
+        self.ready = self.button(tr("Question", "I'm ready"), "start_now", kind="start_now", role="primary")
+        self.done = self.button(tr("Question", "Done"), "done", kind="done", role="primary")
+        for w in (self.camera, self.skip_practice, self.retake, self.ready, self.done):
+            row.addWidget(w)
+        self.layout_.addWidget(self.position)
+        self.layout_.addWidget(self.question)
+        self.layout_.addWidget(self.countdown)
+        self.layout_.addWidget(self.preview, 1)
+        self.layout_.addWidget(self.indicator)
+        self.layout_.addWidget(self.meter)
+        self.layout_.addLayout(row)
+
+    def update_from(self, snapshot: Snapshot, now: float) -> None:
+        plan = snapshot.plan
+        if plan is None:
+            return
+        if snapshot.practice:
+            q = plan.practice
+            self.position.setText(tr("Question", "Practice question - this answer is not kept"))
+        else:
+            q = plan.questions[snapshot.question_index]
+            self.position.setText(tr("Question", "Question {n} of {total}").format(
+                n=snapshot.question_index + 1, total=len(plan.questions)))
+        self.question.setText(q.text)
+        remaining = max(0.0, snapshot.deadline - now) if snapshot.deadline is not None else None
+        thinking = snapshot.state is State.THINK
+        self.ready.setVisible(thinking)
+        self.done.setVisible(not thinking)
+        self.skip_practice.setVisible(snapshot.practice and thinking)
+        self.retake.setVisible(not thinking and not snapshot.practice)
+        self.retake.setEnabled(snapshot.retakes_left > 0)
+        self.retake.setText(tr("Question", "Start this answer again ({n} left)").format(n=snapshot.retakes_left))
+        if thinking:
+            self.countdown.setText(tr("Question", "Recording starts in {n} s").format(
+                n=math.ceil(remaining or 0)) if not snapshot.practice else
+                tr("Question", "Practice starts in {n} s").format(n=math.ceil(remaining or 0)))
+            self.indicator.set_state("paused" if not snapshot.practice and snapshot.attempt > 1 else "idle", 0, None)
+        else:
+            self.countdown.setText("")
+            elapsed = q.answer_s - (remaining or 0)
+            self.indicator.set_state("practice" if snapshot.practice else "recording", elapsed, remaining)
+
+    def forget(self) -> None:
+        super().forget()
+        self.question.setText("")
+        self.position.setText("")
+        self.indicator.set_state("idle", 0, None)

@@ -1,0 +1,115 @@
+"""The screens without devices: attract, consent, declined, saving, thank you, failsafe."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QTextBrowser
+
+from kiosk.flow import Snapshot
+from ui.screens.base import Screen, guarded, tr
+
+
+class AttractScreen(Screen):
+    """Welcome: the whole screen is one big touch target."""
+
+    def __init__(self, unit: int, parent=None) -> None:
+        super().__init__(unit, parent)
+        self.title = self.label(tr("Attract", "Share your story"), "big", "attract_title")
+        self.hint = self.label(tr("Attract", "We would love to hear from you. It takes about ten minutes."), "title")
+        self.start = self.button(tr("Attract", "Touch here to start"), "start", kind="start", role="primary")
+        self.start.setMinimumHeight(unit * 4)
+        self.layout_.addStretch(2)
+        self.layout_.addWidget(self.title)
+        self.layout_.addWidget(self.hint)
+        self.layout_.addStretch(1)
+        self.layout_.addWidget(self.start)
+        self.layout_.addStretch(2)
+
+    def mousePressEvent(self, event) -> None:   # anywhere on the welcome screen starts
+        guarded(lambda: self.send("start"))()
+
+
+class ConsentScreen(Screen):
+    def __init__(self, unit: int, parent=None) -> None:
+        super().__init__(unit, parent)
+        self.title = self.label(tr("Consent", "Before we start"), "title", "consent_title")
+        self.text = QTextBrowser()
+        self.text.setObjectName("consent_text")
+        self.text.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.text.setOpenLinks(False)
+        row = QHBoxLayout()
+        self.decline = self.button(tr("Consent", "No, thank you"), "decline", kind="decline")
+        self.accept = self.button(tr("Consent", "I agree, let's start"), "accept", kind="accept", role="primary")
+        row.addWidget(self.decline)
+        row.addWidget(self.accept)
+        self.layout_.addWidget(self.title)
+        self.layout_.addWidget(self.text, 1)
+        self.layout_.addLayout(row)
+
+    def update_from(self, snapshot: Snapshot, now: float) -> None:
+        plan = snapshot.plan
+        text = plan.consent_text if plan else ""
+        if self.text.toPlainText() != text:
+            self.text.setPlainText(text)
+
+    def forget(self) -> None:
+        self.text.clear()
+
+
+class DeclinedScreen(Screen):
+    def __init__(self, unit: int, parent=None) -> None:
+        super().__init__(unit, parent)
+        self.layout_.addStretch(1)
+        self.layout_.addWidget(self.label(tr("Declined", "No problem at all."), "big", "declined_title"))
+        self.layout_.addWidget(self.label(tr("Declined", "Nothing was recorded. Thank you for stopping by."),
+                                          "title"))
+        self.layout_.addStretch(1)
+        self.layout_.addWidget(self.button(tr("Declined", "Back to the start"), "declined_home",
+                                           on_click=lambda: self.send("back_home")))
+
+
+class SavingScreen(Screen):
+    def __init__(self, unit: int, parent=None) -> None:
+        super().__init__(unit, parent)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("save_progress")
+        self.progress.setRange(0, 100)
+        self.layout_.addStretch(1)
+        self.layout_.addWidget(self.label(tr("Saving", "Saving your interview..."), "big", "saving_title"))
+        self.layout_.addWidget(self.label(tr("Saving", "Please wait a moment. Your recording is kept safe."),
+                                          "title"))
+        self.layout_.addWidget(self.progress)
+        self.layout_.addStretch(1)
+
+    def update_from(self, snapshot: Snapshot, now: float) -> None:
+        self.progress.setValue(round(100 * max(0.0, min(1.0, snapshot.save_progress))))
+
+
+class ThanksScreen(Screen):
+    def __init__(self, unit: int, parent=None) -> None:
+        super().__init__(unit, parent)
+        self.layout_.addStretch(1)
+        self.layout_.addWidget(self.label(tr("Thanks", "Thank you!"), "big", "thanks_title"))
+        self.layout_.addWidget(self.label(tr("Thanks", "Your interview has been saved."), "title"))
+        self.layout_.addStretch(1)
+        self.layout_.addWidget(self.button(tr("Thanks", "Finish"), "thanks_home",
+                                           on_click=lambda: self.send("back_home")))
+
+
+class FailsafeScreen(Screen):
+    def __init__(self, unit: int, parent=None) -> None:
+        super().__init__(unit, parent)
+        self.layout_.addStretch(1)
+        self.layout_.addWidget(self.label(tr("Failsafe", "Sorry, something went wrong."), "big", "failsafe_title"))
+        self.layout_.addWidget(self.label(tr("Failsafe", "Anything recorded so far has been kept safe. "
+                                                         "Please ask a member of staff for help."), "title"))
+        self.countdown = self.label("", "hint", "failsafe_countdown")
+        self.layout_.addWidget(self.countdown)
+        self.layout_.addStretch(1)
+
+    def update_from(self, snapshot: Snapshot, now: float) -> None:
+        if snapshot.deadline is not None:
+            seconds = max(0, math.ceil(snapshot.deadline - now))
+            self.countdown.setText(tr("Failsafe", "Restarting in {n} s").format(n=seconds))

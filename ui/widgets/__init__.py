@@ -1,0 +1,1 @@
+"""Reusable kiosk widgets: preview, recording indicator, level meter, keypad, camera toggle."""
