@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "autostart",
     "export",
     "admin",
+    "sync",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

@@ -1,0 +1,70 @@
+"""`kiosk sync` as the admin runs it: a separate process against the real server and database."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from kiosk.db.database import close_database, open_database
+from kiosk.db.models import SyncState
+from tests.kiosk.sync.test_worker import data, make_interview  # noqa: F401  (fixture and helper)
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def run_cli(data, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(data.root), "sync", *args],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT, env=full_env)
+
+
+def test_sync_once_json_reports_each_file_and_exits_0(data, tus_server):  # noqa: F811
+    interview = make_interview(data, media="bin", size=300 * 1024)
+    close_database()
+    proc = run_cli(data, "--once", "--queue-all", "--server", tus_server.url, "--json",
+                   env={"KIOSK_SYNC_CHUNK_MB": "0.125"})
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["ok"] and result["synced"] == 2 and result["not_synced"] == 0
+    assert result["server"] == tus_server.url
+    by_kind = {f["kind"]: f for f in result["files"]}
+    assert by_kind["recording"]["size"] == 300 * 1024 and by_kind["recording"]["verified_by"] == ["offset",
+                                                                                                   "readback"]
+    assert all(f["interview"] == interview.uuid for f in result["files"])
+    open_database(data.database)
+    row = SyncState.get(SyncState.kind == "recording")
+    assert row.status == "synced"
+    stored = [u for u in tus_server.uploads() if u.metadata["kind"] == "recording"]
+    assert hashlib.sha256(stored[0].path.read_bytes()).hexdigest() == row.sha256
+    close_database()
+    again = run_cli(data, "--once", "--server", tus_server.url)
+    assert again.returncode == 0 and "nothing to upload" in again.stdout and "0 not synced" in again.stdout
+
+
+def test_sync_once_with_server_down_exits_1_and_keeps_the_queue(data, tus_server):  # noqa: F811
+    make_interview(data, media="bin", size=10 * 1024)
+    tus_server.kill()
+    close_database()
+    proc = run_cli(data, "--once", "--queue-all", "--server", tus_server.url)
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 3 and all(line.startswith("pending") for line in lines[:2]), proc.stdout
+    assert "0 synced, 2 not synced" in lines[-1]
+    tus_server.restart()
+    proc = run_cli(data, "--once", "--server", tus_server.url)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [line.split()[0] for line in proc.stdout.splitlines()[:2]] == ["synced", "synced"]
+
+
+def test_sync_refuses_a_token_over_plain_http_and_never_prints_it(data):  # noqa: F811
+    close_database()
+    proc = run_cli(data, "--once", "--server", "http://sync.example.org/files/",
+                   env={"KIOSK_SYNC_TOKEN": "tok-abcdef-123456"})
+    assert proc.returncode == 2 and "https" in proc.stderr and "Fix:" in proc.stderr
+    assert "tok-abcdef-123456" not in proc.stdout + proc.stderr
+    proc = run_cli(data, "--once")
+    assert proc.returncode == 2 and "sync.server_url" in proc.stderr
