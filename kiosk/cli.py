@@ -17,6 +17,7 @@ from kiosk.paths import DataDir, resolve_config_file, resolve_data_dir
 
 COMMAND_MODULES = [
     "config",
+    "devices",
     "autostart",
     "export",
     "admin",
