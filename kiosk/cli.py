@@ -18,6 +18,8 @@ from kiosk.paths import DataDir, resolve_config_file, resolve_data_dir
 COMMAND_MODULES = [
     "config",
     "devices",
+    "record",
+    "recover",
     "autostart",
     "export",
     "admin",

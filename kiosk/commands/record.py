@@ -1,0 +1,146 @@
+"""`kiosk record`: record headless for a duration and end with the metadata.
+
+    kiosk record --out take.webm --duration 10 --camera demo --mic demo --json
+
+With --json, stdout carries one JSON object per line: {"event": "started", ...} as soon as the first frame is on disk,
+events such as camera.lost / mic.back as they happen, and the metadata object as the last line. Ctrl+C or SIGTERM stop
+cleanly and finalize.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from kiosk.media import naming, profiles
+
+REPORTED_EVENTS = ("recording.started", "recording.failed", "camera.", "mic.", "disk.low", "encoder.")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("record", help="record headless to a file and print its metadata")
+    parser.add_argument("--out", metavar="PATH", help="the file to write (never overwritten; the extension follows "
+                        "the codec actually used). Default: a new name under the data dir's recordings folder")
+    parser.add_argument("--duration", metavar="SECONDS", type=float, default=None,
+                        help="stop after this much recorded time (default: until Ctrl+C or SIGTERM)")
+    parser.add_argument("--camera", metavar="SPEC", help="demo, a device index, a video file or a URL "
+                        "(default: the camera.spec setting)")
+    parser.add_argument("--mic", metavar="SPEC", help="demo, default, a device index or name, or none "
+                        "(default: the mic.spec setting)")
+    parser.add_argument("--profile", choices=list(profiles.PROFILES), help="container and codecs "
+                        "(default: the recording.profile setting)")
+    parser.add_argument("--size", metavar="WxH", help="video size, e.g. 1280x720 (default: camera.size)")
+    parser.add_argument("--fps", type=float, help="frame rate (default: camera.fps)")
+    parser.add_argument("--uuid", help="the interview uuid in the file name and metadata (default: a new one)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    parser.set_defaults(func=run)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+        if width <= 0 or height <= 0:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"--size {text!r}: write it as WIDTHxHEIGHT, e.g. 1280x720") from None
+    return width, height
+
+
+def run(args, ctx) -> int:
+    from kiosk.capture import sources
+    from kiosk.recorder import Recorder, RecorderError, RecorderSettings
+
+    def say(obj: dict) -> None:
+        if args.json:
+            print(json.dumps(obj), flush=True)
+
+    def tell(text: str) -> None:
+        print(text, file=sys.stderr if args.json else sys.stdout, flush=True)
+
+    settings = RecorderSettings.from_config(ctx.config)
+    try:
+        if args.profile:
+            settings.profile = args.profile
+        if args.size:
+            settings.size = _size(args.size)
+        if args.fps:
+            if not 1 <= args.fps <= 120:
+                raise ValueError(f"--fps {args.fps:g}: use 1 to 120")
+            settings.fps = float(args.fps)
+        if args.duration is not None and args.duration <= 0:
+            raise ValueError(f"--duration {args.duration:g}: give a positive number of seconds")
+        profile = profiles.get(settings.profile)
+        camera_spec = args.camera or ctx.config["camera.spec"]
+        mic_spec = args.mic or ctx.config["mic.spec"]
+        video = None
+        if profile.has_video and camera_spec.lower() != "none":
+            video = sources.open_camera(camera_spec, settings.size, settings.fps,
+                                        ctx.config["camera.open_timeout_s"], ctx.config["camera.read_timeout_s"])
+        audio = sources.open_microphone(mic_spec, settings.audio_rate, settings.channels)
+    except ValueError as exc:
+        tell(f"kiosk record: {exc}")
+        return 2
+    if video is None and audio is None:
+        tell("kiosk record: nothing to record (no camera for this profile and --mic none). "
+             "Fix: give --mic or a video profile with --camera.")
+        return 2
+    out = Path(args.out) if args.out else naming.recording_path(ctx.data, args.uuid, settings.profile)
+
+    recorder = Recorder(video, audio, settings)
+    started = threading.Event()
+    stop = threading.Event()
+    failed: list[str] = []
+
+    def on_event(event) -> None:
+        if event.kind == "recording.started":
+            started.set()
+        if event.kind == "recording.failed":
+            failed.append(event.data.get("error", ""))
+            stop.set()
+        if event.kind == "disk.low":
+            stop.set()
+        if event.kind == "recording.started":
+            say({"event": "started", **event.data})
+        elif event.kind.startswith(REPORTED_EVENTS):
+            say(event.to_json())
+            if event.kind != "recording.started":
+                tell(f"{event.kind}: {event.data}") if not args.json else None
+
+    recorder.bus.subscribe(on_event)
+
+    def on_signal(signum, frame) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        recorder.open()
+        try:
+            recorder.start_take(out, interview_uuid=args.uuid)
+        except RecorderError as exc:
+            tell(f"kiosk record: {exc}")
+            return 1
+        tell(f"recording to {recorder._take.path if recorder._take else out} "
+             f"({'until Ctrl+C' if args.duration is None else f'{args.duration:g} s'})")
+        while not stop.is_set():
+            if args.duration is not None and recorder.status()["elapsed_s"] >= args.duration:
+                break
+            stop.wait(0.02)
+        if not started.is_set():
+            started.wait(2.0)
+        future = recorder.stop_take()
+        result = future.result()
+    finally:
+        recorder.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    say(result.metadata)
+    if not args.json:
+        m = result.metadata
+        tell(f"{m['state']}: {m['recording_path']} {m['duration']:.2f} s, {m['file_size']} bytes, "
+             f"{m.get('video_codec')}/{m.get('audio_codec')}, {m.get('frames_written')} frames "
+             f"({m.get('frames_dropped')} dropped), sha256 {m.get('sha256', '-')}")
+    return 0 if result.ok and not failed else 1

@@ -1,0 +1,1 @@
+"""Encoding, finalize and recovery of takes."""

@@ -1,0 +1,320 @@
+"""Finalize and recover takes: a stream-copy remux (no re-encoding) into a seekable file with duration, cues and
+chapters, verified before it takes the original's place.
+
+A take that is being recorded has a journal next to it, ``<file>.recording`` (see journal.py), locked by the
+recording process. A journal that exists but is not locked marks a take that was cut off (crash, kill -9, power
+loss): `recover()` repairs it in place. The original is renamed ``*.orig.<ext>`` while the repaired copy is checked
+(same number of packets per stream as could be read from the original) and removed only once the copy is in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+import av
+
+from kiosk.media import journal as journalmod
+
+log = logging.getLogger(__name__)
+
+
+class FinalizeError(RuntimeError):
+    pass
+
+
+@dataclass
+class RecoverResult:
+    path: Path
+    ok: bool
+    duration: float
+    message: str
+    metadata: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"path": str(self.path), "ok": self.ok, "duration": self.duration, "message": self.message,
+                "metadata": self.metadata}
+
+
+def _format_for(path: Path) -> str:
+    return {".mp4": "mp4", ".m4a": "mp4", ".mkv": "matroska"}.get(path.suffix.lower(), "webm")
+
+
+def probe(path: Path, count_packets: bool = True) -> dict:
+    """What the file holds: container, duration (s), streams, chapters, whether it has an index (cues)."""
+    path = Path(path)
+    info: dict = {"path": str(path), "size": path.stat().st_size, "streams": [], "chapters": []}
+    with av.open(str(path)) as container:
+        info["format"] = container.format.name
+        info["container_duration"] = container.duration / 1e6 if container.duration else None
+        for stream in container.streams:
+            if stream.type not in ("video", "audio"):   # e.g. MP4's chapter text track
+                continue
+            entry = {"index": stream.index, "type": stream.type, "codec": stream.codec_context.name}
+            if stream.type == "video":
+                entry.update(width=stream.codec_context.width, height=stream.codec_context.height,
+                             fps=float(stream.average_rate) if stream.average_rate else None)
+            elif stream.type == "audio":
+                entry.update(sample_rate=stream.codec_context.sample_rate, channels=stream.codec_context.channels)
+            info["streams"].append(entry)
+        for chapter in container.chapters():
+            tb = chapter["time_base"] or Fraction(1, 1)
+            info["chapters"].append({"label": chapter["metadata"].get("title", ""),
+                                     "start": float(chapter["start"] * tb), "end": float(chapter["end"] * tb)})
+        if count_packets:
+            counts, ends, damaged = _scan_packets(container)
+            for entry in info["streams"]:
+                entry["packets"] = counts.get(entry["index"], 0)
+                entry["end"] = ends.get(entry["index"], 0.0)
+            info["damaged_tail"] = damaged
+            media = {e["index"] for e in info["streams"]}
+            info["duration"] = max((v for k, v in ends.items() if k in media), default=0.0)
+        else:
+            info["duration"] = info["container_duration"] or 0.0
+    info["seekable"] = _has_index(path, info["format"])
+    return info
+
+
+def _scan_packets(container) -> tuple[dict[int, int], dict[int, float], bool]:
+    counts: dict[int, int] = {}
+    ends: dict[int, float] = {}
+    damaged = False
+    try:
+        for packet in container.demux():
+            if packet.dts is None or packet.size == 0:
+                continue
+            counts[packet.stream.index] = counts.get(packet.stream.index, 0) + 1
+            end = packet.pts if packet.pts is not None else packet.dts
+            end = float((end + (packet.duration or 0)) * packet.time_base)
+            ends[packet.stream.index] = max(ends.get(packet.stream.index, 0.0), end)
+    except (av.error.InvalidDataError, av.error.EOFError, OSError) as exc:
+        log.info("stopped reading at a damaged tail: %s", exc)
+        damaged = True
+    return counts, ends, damaged
+
+
+def _has_index(path: Path, format_name: str) -> bool:
+    """Matroska: a Cues element; MP4: a moov with sample tables (not only fragments)."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        if "matroska" in format_name or "webm" in format_name:
+            # Cues (0x1C53BB6B) are written at the end by the muxer; look in the last 4 MiB or the whole file.
+            f.seek(max(0, size - 4 * 1024 * 1024))
+            return b"\x1c\x53\xbb\x6b" in f.read()
+        data = f.read(min(size, 8 * 1024 * 1024))
+        return b"moov" in data and b"moof" not in data and (b"stco" in data or b"co64" in data)
+
+
+def remux(src: Path, dst: Path, chapters: list[dict] | None = None,
+          progress: Callable[[float], None] | None = None) -> dict[int, int]:
+    """Stream-copy `src` into `dst` (format from dst's extension); returns packets written per stream."""
+    fmt = _format_for(dst)
+    options = {"movflags": "+faststart"} if fmt == "mp4" else {}
+    counts: dict[int, int] = {}
+    with av.open(str(src)) as inp:
+        total = inp.duration / 1e6 if inp.duration else None
+        out = av.open(str(dst), "w", format=fmt, options=options)
+        try:
+            mapping = {}
+            for stream in inp.streams:
+                if stream.type in ("video", "audio"):
+                    mapping[stream.index] = out.add_stream_from_template(stream)
+            if chapters:
+                out.set_chapters([{"id": i + 1, "start": int(round(c["start"] * 1000)),
+                                   "end": int(round(c["end"] * 1000)), "time_base": Fraction(1, 1000),
+                                   "metadata": {"title": c["label"]}} for i, c in enumerate(chapters)])
+            last_report = time.monotonic()
+            try:
+                for packet in inp.demux(*[inp.streams[i] for i in mapping]):
+                    if packet.dts is None or packet.size == 0:
+                        continue
+                    index = packet.stream.index
+                    packet.stream = mapping[index]
+                    out.mux(packet)
+                    counts[index] = counts.get(index, 0) + 1
+                    if progress and total and time.monotonic() - last_report > 0.1:
+                        last_report = time.monotonic()
+                        progress(min(1.0, float(packet.pts * packet.time_base) / total) if packet.pts else 0.0)
+            except (av.error.InvalidDataError, av.error.EOFError) as exc:
+                log.info("%s ends in a damaged tail (%s); kept everything before it", src, exc)
+        finally:
+            out.close()
+    return counts
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sidecar(path: Path) -> Path:
+    """The metadata JSON next to a recording (the seed's fields and ours)."""
+    return path.with_name(path.name + ".json")
+
+
+def rewrite_in_place(path: Path, chapters: list[dict] | None = None,
+                     progress: Callable[[float], None] | None = None) -> dict:
+    """Remux `path` into a verified seekable copy that then takes its place. Returns the probe of the result.
+
+    The original is renamed *.orig.<ext> before the copy moves in and is removed only after that, so at every instant
+    one complete file exists under a known name.
+    """
+    path = Path(path)
+    tmp = path.with_name(f"{path.stem}.final{path.suffix}")
+    orig = path.with_name(f"{path.stem}.orig{path.suffix}")
+    if tmp.exists():
+        tmp.unlink()   # a half-written copy of ours from an earlier attempt; the original is untouched
+    source = orig if orig.exists() and not path.exists() else path
+    source_info = probe(source)
+    counts = remux(source, tmp, chapters, progress)
+    result = probe(tmp)
+    written = {s["index"]: s["packets"] for s in result["streams"]}
+    readable = {s["index"]: s["packets"] for s in source_info["streams"] if s["type"] in ("video", "audio")}
+    if sum(written.values()) < sum(readable.values()) or sum(counts.values()) != sum(written.values()):
+        raise FinalizeError(f"the remuxed copy of {path.name} holds {sum(written.values())} packets, the original "
+                            f"{sum(readable.values())}; the original is kept unchanged")
+    if not result["streams"] or result["duration"] <= 0:
+        raise FinalizeError(f"nothing playable could be read from {path.name}; it is kept unchanged")
+    _fsync_file(tmp)
+    if source is path:
+        os.replace(path, orig)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+    orig.unlink()
+    _fsync_dir(path.parent)
+    result["path"] = str(path)
+    result["size"] = path.stat().st_size
+    result["source_damaged_tail"] = source_info.get("damaged_tail", False)
+    result["source_duration"] = source_info.get("duration", 0.0)
+    return result
+
+
+def chapters_from_events(events: list[dict], end: float) -> list[dict]:
+    """Chapters from the journal's "chapter" events (file-time starts); each ends where the next starts."""
+    starts = [(e["t"], e.get("label") or "") for e in events if e.get("kind") == "chapter"]
+    chapters = []
+    for i, (start, label) in enumerate(starts):
+        stop = starts[i + 1][0] if i + 1 < len(starts) else end
+        if stop > start:
+            chapters.append({"label": label, "start": round(start, 3), "end": round(stop, 3)})
+    return chapters
+
+
+def build_metadata(path: Path, info: dict, header: dict, events: list[dict], chapters: list[dict],
+                   state: str) -> dict:
+    """The seed's fields (recording_path, duration, file_size, recorded_at, filename) plus ours."""
+    video = next((s for s in info["streams"] if s["type"] == "video"), None)
+    audio = next((s for s in info["streams"] if s["type"] == "audio"), None)
+    return {
+        "recording_path": str(path),
+        "filename": path.name,
+        "duration": round(float(info["duration"]), 3),
+        "file_size": path.stat().st_size,
+        "recorded_at": header.get("recorded_at"),
+        "interview_uuid": header.get("interview_uuid"),
+        "profile": header.get("profile"),
+        "container": "mp4" if path.suffix.lower() == ".mp4" else "webm",
+        "video_codec": video["codec"] if video else None,
+        "audio_codec": audio["codec"] if audio else None,
+        "width": video["width"] if video else None,
+        "height": video["height"] if video else None,
+        "fps": header.get("fps"),
+        "audio_rate": audio["sample_rate"] if audio else None,
+        "audio_channels": audio["channels"] if audio else None,
+        "frames_written": video["packets"] if video else 0,
+        "frames_dropped": header.get("frames_dropped", 0),
+        "encoder_fallbacks": header.get("encoder_fallbacks", []),
+        "sha256": sha256(path),
+        "seekable": info.get("seekable", False),
+        "chapters": chapters,
+        "events": events,
+        "state": state,
+    }
+
+
+def write_sidecar(path: Path, metadata: dict) -> Path:
+    target = sidecar(path)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
+    return target
+
+
+def recover(path: Path) -> RecoverResult:
+    """Repair a cut-off take in place; report what survived. Never deletes what could not be verified."""
+    path = Path(path)
+    orig = path.with_name(f"{path.stem}.orig{path.suffix}")
+    if not path.exists() and not orig.exists():
+        return RecoverResult(path, False, 0.0, f"{path} does not exist")
+    if journalmod.is_locked(path):
+        return RecoverResult(path, False, 0.0, f"{path.name} is being recorded right now; left alone")
+    header, events = journalmod.read(path)
+    try:
+        before = probe(path if path.exists() else orig)
+    except (av.error.FFmpegError, OSError) as exc:
+        return RecoverResult(path, False, 0.0, f"{path.name} cannot be read ({exc}); kept unchanged for a specialist")
+    end = before.get("duration", 0.0)
+    chapters = chapters_from_events(events, end)
+    try:
+        info = rewrite_in_place(path, chapters)
+    except (FinalizeError, av.error.FFmpegError, OSError) as exc:
+        return RecoverResult(path, False, end, f"{path.name} could not be repaired: {exc}")
+    header.setdefault("recorded_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(path.stat().st_mtime)))
+    events = events + [{"t": round(info["duration"], 3), "kind": "recovered",
+                        "detail": "cut off while recording; repaired by remux"}]
+    metadata = build_metadata(path, info, header, events, chapters_from_events(events, info["duration"]),
+                              "recovered")
+    write_sidecar(path, metadata)
+    journalmod.remove(path)
+    return RecoverResult(path, True, metadata["duration"],
+                         f"{path.name}: {metadata['duration']:.1f} s survived "
+                         f"({metadata['frames_written']} video frames)", metadata)
+
+
+def find_cut_off(root: Path) -> list[Path]:
+    """Every take under `root` whose journal says it was being recorded and no process holds it now."""
+    found = []
+    for journal_file in sorted(Path(root).rglob("*" + journalmod.SUFFIX)):
+        media = journal_file.with_name(journal_file.name[: -len(journalmod.SUFFIX)])
+        if not journalmod.is_locked(media):
+            found.append(media)
+    return found
+
+
+def recover_all(root: Path) -> list[RecoverResult]:
+    """Repair every cut-off take under `root` (the app calls this at start; `kiosk recover` without paths)."""
+    return [recover(path) for path in find_cut_off(root)]

@@ -1,0 +1,419 @@
+"""The live encoder: one writer thread encodes and muxes video and audio into a crash-safe file as they arrive.
+
+Timestamps are file-timeline seconds given by the caller (the recorder maps the capture clock onto the file's
+timeline, closing pause gaps). Video pts are milliseconds, clamped to strictly increasing. Audio pts are samples from
+our own FIFO, which re-blocks to the codec's frame size and re-anchors to the given timestamps when the two disagree by
+more than ANCHOR_TOLERANCE_S (microphone clocks drift; counting samples alone drifts 55 ms a minute at 1000 ppm).
+
+Nothing holds the take in RAM: the queue is bounded for video (frames beyond it are dropped and counted) and the
+file is flushed every packet and fsync'ed every `fsync_interval_s` from the writer thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+import av
+import cv2
+import numpy as np
+
+from kiosk.media import profiles
+from kiosk.media.profiles import Container, Profile, VideoEncoder
+
+log = logging.getLogger(__name__)
+
+ANCHOR_TOLERANCE_S = 0.015
+VIDEO_TIME_BASE = Fraction(1, 1000)
+# Python threads (sources, UI) otherwise hold the GIL for 5 ms slices and starve the writer between encoder calls.
+SWITCH_INTERVAL_S = 0.0005
+
+
+class MediaError(RuntimeError):
+    """The encoder or the file failed; the message says what and how to fix it."""
+
+
+@dataclass
+class WriterSettings:
+    path: Path
+    profile: Profile
+    size: tuple[int, int] = (1280, 720)
+    fps: float = 30.0
+    video_bitrate_kbps: int = 2500            # at 720p; scaled by area
+    audio_bitrate_kbps: int = 96
+    keyframe_interval_s: float = 1.0
+    fsync_interval_s: float = 1.0
+    audio_rate: int = 48000
+    channels: int = 1
+    with_video: bool = True
+    with_audio: bool = True
+    disabled_encoders: tuple[str, ...] = ()   # treated as "cannot open" (tests, broken builds)
+    max_video_queue_s: float = 0.5            # beyond this much backlog, new frames are dropped (counted)
+
+
+@dataclass
+class WriterStats:
+    frames_in: int = 0
+    frames_encoded: int = 0
+    frames_dropped: int = 0
+    audio_samples: int = 0
+    silence_samples: int = 0
+    audio_dropped_samples: int = 0
+    bytes_written: int = 0
+    fsyncs: int = 0
+    max_fsync_ms: float = 0.0
+    video_end_s: float = 0.0
+    audio_end_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def _even(n: int) -> int:
+    return max(2, n - n % 2)
+
+
+class MediaWriter:
+    """Open with `open()`, feed with `write_video` / `write_audio` from any thread, end with `close()`."""
+
+    def __init__(self, settings: WriterSettings, on_event: Callable[[str, dict], None] | None = None) -> None:
+        self.settings = settings
+        self.size = (_even(settings.size[0]), _even(settings.size[1]))
+        self.path = Path(settings.path)
+        self.on_event = on_event or (lambda kind, data: None)
+        self.stats = WriterStats()
+        self.container_kind: Container | None = None
+        self.video_encoder: VideoEncoder | None = None
+        self.video_codec: str | None = None
+        self.audio_codec: str | None = None
+        self.fallbacks: list[dict] = []          # encoders that could not open: [{"encoder", "error"}]
+        self._queue: queue.Queue = queue.Queue()
+        self._pending_video = 0
+        self._pending_lock = threading.Lock()
+        self._max_pending = max(2, int(math.ceil(settings.max_video_queue_s * settings.fps)))
+        self._thread: threading.Thread | None = None
+        self._container = None
+        self._vstream = None
+        self._astream = None
+        self._fd: int | None = None
+        self._force_key = True
+        self._failed: str | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------------ opening
+    def open(self) -> None:
+        """Open the file and the encoders along the profile's fallback chain; start the writer thread."""
+        s = self.settings
+        chain: tuple[VideoEncoder | None, ...] = s.profile.video_chain if s.with_video else ()
+        if not chain:
+            chain = (None,)
+        errors = []
+        for encoder in chain:
+            container = encoder.container if encoder else s.profile.audio_container
+            path = self.path.with_suffix("." + container.ext)
+            if path.exists():
+                raise MediaError(f"{path} already exists and a recording is never overwritten. "
+                                 "Fix: choose a new file name (kiosk.media.naming.recording_path gives one).")
+            try:
+                self._open_with(encoder, container, path)
+            except Exception as exc:  # libav raises many types; any failure means "try the next encoder"
+                reason = f"{type(exc).__name__}: {exc}"
+                errors.append(f"{encoder.encoder if encoder else container.audio_encoder}: {reason}")
+                if encoder is not None:
+                    self.fallbacks.append({"encoder": encoder.encoder, "error": reason})
+                log.warning("encoder %s could not open (%s); trying the next one",
+                            encoder.encoder if encoder else container.audio_encoder, reason)
+                self._discard_failed_open(path)
+                continue
+            self.path = path
+            self.container_kind = container
+            self.video_encoder = encoder
+            break
+        else:
+            raise MediaError("no encoder could be opened (" + "; ".join(errors) + "). Fix: install an FFmpeg/PyAV "
+                             "build with libvpx, libx264 and libopus, or choose another recording profile.")
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
+        self._fd = os.open(self.path, os.O_RDONLY)
+        self._thread = threading.Thread(target=self._run, name="media-writer", daemon=True)
+        self._thread.start()
+
+    def _open_with(self, encoder: VideoEncoder | None, container: Container, path: Path) -> None:
+        s = self.settings
+        for name in ((encoder.encoder,) if encoder else ()) + ((container.audio_encoder,) if s.with_audio else ()):
+            if name in s.disabled_encoders:
+                raise MediaError(f"encoder {name} is disabled by the settings")
+        out = av.open(str(path), "w", format=container.live_format, options=container.live_options())
+        try:
+            cores = profiles.available_cores()
+            if encoder is not None:
+                bitrate = profiles.scaled_bitrate(s.video_bitrate_kbps, self.size)
+                v = out.add_stream(encoder.encoder, rate=Fraction(s.fps).limit_denominator(1001),
+                                   options=encoder.options(bitrate, cores))
+                cc = v.codec_context
+                cc.width, cc.height = self.size
+                cc.pix_fmt = "yuv420p"
+                cc.time_base = VIDEO_TIME_BASE
+                v.time_base = VIDEO_TIME_BASE
+                cc.bit_rate = bitrate * 1000
+                cc.gop_size = max(1, int(round(s.fps * s.keyframe_interval_s)))
+                cc.thread_count = encoder.threads(cores)
+                # BT.601 limited range: what cv2's BGR->I420 produces; untagged otherwise.
+                cc.color_range = 1          # AVCOL_RANGE_MPEG
+                cc.colorspace = 6           # AVCOL_SPC_SMPTE170M
+                cc.color_primaries = 6      # AVCOL_PRI_SMPTE170M
+                cc.color_trc = 6            # AVCOL_TRC_SMPTE170M
+                self._vstream = v
+            if s.with_audio:
+                a = out.add_stream(container.audio_encoder, rate=s.audio_rate)
+                ac = a.codec_context
+                ac.layout = "stereo" if s.channels == 2 else "mono"
+                ac.bit_rate = s.audio_bitrate_kbps * 1000
+                ac.time_base = Fraction(1, s.audio_rate)
+                a.time_base = Fraction(1, s.audio_rate)
+                fmt = "fltp" if "fltp" in [f.name for f in ac.codec.audio_formats] else "flt"
+                ac.format = fmt
+                self._astream = a
+            out.start_encoding()   # opens the encoders and writes the header: a failure shows here, not mid-take
+        except BaseException:
+            self._vstream = self._astream = None
+            try:
+                out.close()
+            except Exception:
+                pass
+            raise
+        self._container = out
+        self.video_codec = encoder.codec if encoder else None
+        self.audio_codec = container.audio_codec if s.with_audio else None
+        if self._astream is not None:
+            self._audio_frame_size = self._astream.codec_context.frame_size or 1024
+            self._audio_format = self._astream.codec_context.format.name
+        self._audio_buffer: list[np.ndarray] = []
+        self._audio_buffered = 0
+        self._audio_next_pts = 0    # sample index (file timeline) of the first buffered sample
+        self._last_video_pts = -1
+        self._last_key_t = -1e9
+
+    def _discard_failed_open(self, path: Path) -> None:
+        # Only a header at most was written by the attempt that failed; nothing recorded is lost.
+        try:
+            if path.exists() and path.stat().st_size < 65536:
+                path.unlink()
+        except OSError:
+            pass
+
+    # ------------------------------------------------------------------ feeding (any thread)
+    def write_video(self, image: np.ndarray, t: float) -> bool:
+        """Queue a BGR frame at file time `t` (s). False if it was dropped because the writer is behind."""
+        if self._vstream is None or self._closed:
+            return False
+        self.stats.frames_in += 1
+        with self._pending_lock:
+            if self._pending_video >= self._max_pending:
+                self.stats.frames_dropped += 1
+                return False
+            self._pending_video += 1
+        self._queue.put(("v", image, t))
+        return True
+
+    def write_audio(self, samples: np.ndarray, t: float) -> None:
+        """Queue audio (n x channels float32) whose first sample is at file time `t` (s). Never dropped."""
+        if self._astream is None or self._closed:
+            return
+        self._queue.put(("a", samples, t))
+
+    def fill_audio_until(self, t: float) -> None:
+        """Silence up to file time `t` (a lost or absent microphone keeps the timeline)."""
+        if self._astream is not None and not self._closed:
+            self._queue.put(("fill", None, t))
+
+    def force_keyframe(self) -> None:
+        """The next frame is a keyframe (chapter starts, resume after pause: seeking lands exactly)."""
+        self._queue.put(("key", None, 0.0))
+
+    @property
+    def backlog(self) -> int:
+        return self._pending_video
+
+    @property
+    def failed(self) -> str | None:
+        return self._failed
+
+    # ------------------------------------------------------------------ the writer thread
+    def _run(self) -> None:
+        next_sync = time.monotonic() + self.settings.fsync_interval_s
+        announced = False
+        while True:
+            try:
+                kind, payload, t = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                kind = None
+            if kind == "stop":
+                break
+            if self._failed is None:
+                try:
+                    if kind == "v":
+                        with self._pending_lock:
+                            self._pending_video -= 1
+                        self._encode_video(payload, t)
+                    elif kind == "a":
+                        self._encode_audio(payload, t)
+                    elif kind == "fill":
+                        self._fill_silence(t)
+                    elif kind == "key":
+                        self._force_key = True
+                except Exception as exc:  # a disk error or an encoder fault: stop writing, keep what is on disk
+                    self._failed = f"{type(exc).__name__}: {exc}"
+                    log.error("writing %s failed: %s", self.path, self._failed)
+                    self.on_event("failed", {"error": self._failed})
+            elif kind == "v":
+                with self._pending_lock:
+                    self._pending_video -= 1
+            if not announced and self._failed is None and self._on_disk():
+                announced = True
+                self._sync()
+                next_sync = time.monotonic() + self.settings.fsync_interval_s
+                self.on_event("started", {})
+            if time.monotonic() >= next_sync:
+                self._sync()
+                next_sync = time.monotonic() + self.settings.fsync_interval_s
+
+    def _on_disk(self) -> bool:
+        video_ok = self._vstream is None or self.stats.frames_encoded > 0
+        audio_ok = self._astream is None or self.stats.audio_samples + self.stats.silence_samples > 0
+        return video_ok and audio_ok and self._muxed_any
+
+    _muxed_any = False
+
+    def _mux(self, packets) -> None:
+        for packet in packets:
+            self._container.mux(packet)
+            self._muxed_any = True
+
+    def _encode_video(self, image: np.ndarray, t: float) -> None:
+        width, height = self.size
+        if image.shape[1] != width or image.shape[0] != height:
+            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+        yuv = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
+        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        pts = max(int(round(t * 1000)), self._last_video_pts + 1)   # duplicate/backwards pts fail the muxer
+        self._last_video_pts = pts
+        frame.pts = pts
+        frame.time_base = VIDEO_TIME_BASE
+        if self._force_key or t - self._last_key_t >= self.settings.keyframe_interval_s - 0.5 / self.settings.fps:
+            frame.pict_type = av.video.frame.PictureType.I
+            self._force_key = False
+            self._last_key_t = t
+        self._mux(self._vstream.encode(frame))
+        self.stats.frames_encoded += 1
+        self.stats.video_end_s = pts / 1000 + 1 / self.settings.fps
+
+    def _encode_audio(self, samples: np.ndarray, t: float) -> None:
+        rate = self.settings.audio_rate
+        samples = np.asarray(samples, dtype=np.float32)
+        if samples.ndim == 1:
+            samples = samples[:, np.newaxis]
+        if samples.shape[1] != self.settings.channels:
+            samples = (np.repeat(samples[:, :1], self.settings.channels, axis=1) if samples.shape[1] == 1
+                       else samples.mean(axis=1, keepdims=True))
+        expected = int(round(t * rate))
+        end = self._audio_next_pts + self._audio_buffered
+        error = expected - end
+        if abs(error) > ANCHOR_TOLERANCE_S * rate or (end == 0 and error > 0):
+            if error > 0:                 # a gap (lost blocks, clock drift): silence keeps the timeline
+                self._append_audio(np.zeros((error, self.settings.channels), np.float32), silence=True)
+            else:                         # overlap: drop what is already on the timeline
+                drop = min(-error, len(samples))
+                self.stats.audio_dropped_samples += drop
+                samples = samples[drop:]
+        if len(samples):
+            self._append_audio(samples)
+            self.stats.audio_samples += len(samples)
+
+    def _fill_silence(self, t: float) -> None:
+        missing = int(round(t * self.settings.audio_rate)) - (self._audio_next_pts + self._audio_buffered)
+        if missing > 0:
+            self._append_audio(np.zeros((missing, self.settings.channels), np.float32), silence=True)
+
+    def _append_audio(self, samples: np.ndarray, silence: bool = False) -> None:
+        if silence:
+            self.stats.silence_samples += len(samples)
+        self._audio_buffer.append(samples)
+        self._audio_buffered += len(samples)
+        n = self._audio_frame_size
+        if self._audio_buffered < n:
+            return
+        data = np.concatenate(self._audio_buffer) if len(self._audio_buffer) > 1 else self._audio_buffer[0]
+        whole = (len(data) // n) * n
+        for start in range(0, whole, n):
+            self._encode_audio_frame(data[start:start + n])
+        rest = data[whole:]
+        self._audio_buffer = [rest] if len(rest) else []
+        self._audio_buffered = len(rest)
+
+    def _encode_audio_frame(self, block: np.ndarray) -> None:
+        layout = "stereo" if self.settings.channels == 2 else "mono"
+        if self._audio_format == "fltp":
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block.T), format="fltp", layout=layout)
+        else:
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block.reshape(1, -1)), format="flt",
+                                               layout=layout)
+        frame.sample_rate = self.settings.audio_rate
+        frame.pts = self._audio_next_pts
+        frame.time_base = Fraction(1, self.settings.audio_rate)
+        self._audio_next_pts += len(block)
+        self._mux(self._astream.encode(frame))
+        self.stats.audio_end_s = self._audio_next_pts / self.settings.audio_rate
+
+    def _sync(self) -> None:
+        if self._fd is None:
+            return
+        started = time.perf_counter()
+        try:
+            os.fsync(self._fd)
+            self.stats.bytes_written = os.fstat(self._fd).st_size
+        except OSError as exc:
+            log.error("fsync of %s failed: %s", self.path, exc)
+            return
+        ms = (time.perf_counter() - started) * 1000
+        self.stats.fsyncs += 1
+        self.stats.max_fsync_ms = max(self.stats.max_fsync_ms, ms)
+
+    # ------------------------------------------------------------------ closing
+    def close(self, pad_audio_to_video: bool = True) -> WriterStats:
+        """Drain the queue, flush the encoders, write the trailer, fsync. Safe to call twice."""
+        if self._closed:
+            return self.stats
+        self._queue.put(("stop", None, 0.0))
+        self._closed = True
+        if self._thread is not None:
+            self._thread.join()
+        try:
+            if self._failed is None:
+                if self._astream is not None and self._vstream is not None and pad_audio_to_video:
+                    self._fill_silence(self.stats.video_end_s)
+                if self._astream is not None and self._audio_buffered:
+                    pad = self._audio_frame_size - self._audio_buffered
+                    self._append_audio(np.zeros((pad, self.settings.channels), np.float32), silence=True)
+                for stream in (self._vstream, self._astream):
+                    if stream is not None:
+                        self._mux(stream.encode(None))
+        except Exception as exc:
+            self._failed = self._failed or f"{type(exc).__name__}: {exc}"
+            log.error("flushing %s failed: %s", self.path, exc)
+        try:
+            self._container.close()
+        except Exception as exc:
+            self._failed = self._failed or f"{type(exc).__name__}: {exc}"
+            log.error("closing %s failed: %s", self.path, exc)
+        self._sync()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        return self.stats

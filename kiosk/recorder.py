@@ -1,0 +1,613 @@
+"""The recorder: sources in, one crash-safe file per take out, live status on an EventBus. No Qt here.
+
+Threads (all in this process, see docs/engine.md for why and the measurements):
+- the sources' own threads call `_on_frame` / `_on_block`: they update the preview and the level meter and hand
+  frames/blocks, mapped onto the file's timeline, to the writer's queue (never blocking);
+- the media writer thread encodes and muxes (kiosk/media/writer.py);
+- a monitor thread ticks at the frame rate: slate frames while the camera is off or lost, silence while the mic is
+  lost, "no frames for N ms" detection, status events every 250 ms, the free-space guard;
+- stop_take() finalizes (remux) on a worker thread and returns a Future.
+
+The file timeline: capture-clock segments [(capture_start, capture_end, file_start)], one per recorded stretch; a
+pause ends a segment and the next one continues the file where it stopped, so the file holds the answers only.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import logging
+import math
+import shutil
+import threading
+import time
+import uuid as uuidmod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from kiosk.capture.frames import AudioBlock, AudioSource, SourceHealth, VideoFrame, VideoSource, clock
+from kiosk.events import EventBus
+from kiosk.media import finalize, journal as journalmod, profiles
+from kiosk.media.writer import MediaError, MediaWriter, WriterSettings
+
+log = logging.getLogger(__name__)
+
+STATUS_INTERVAL_S = 0.25
+LEVEL_WINDOW_S = 0.1
+SILENCE_DBFS = -100.0
+SELF_RESTART_AFTER_S = 10.0
+
+
+class RecorderError(RuntimeError):
+    """Something the user can hit; the message says what is wrong and the fix."""
+
+
+@dataclass
+class RecorderSettings:
+    profile: str = "webm-vp9-opus"
+    size: tuple[int, int] = (1280, 720)
+    fps: float = 30.0
+    video_bitrate_kbps: int = 2500
+    audio_bitrate_kbps: int = 96
+    keyframe_interval_s: float = 1.0
+    fsync_interval_s: float = 1.0
+    audio_rate: int = 48000
+    channels: int = 1
+    min_free_mb: int = 500
+    # Encoders treated as unable to open (tests of the fallback chain; a build known to be broken).
+    disabled_encoders: tuple[str, ...] = ()
+    camera_stall_s: float = 1.0      # no frame for this long -> camera lost
+    mic_stall_s: float = 0.5         # no audio block for this long -> mic lost
+    stop_grace_s: float = 0.15       # frames/blocks captured before stop may still be in flight
+
+    @classmethod
+    def from_config(cls, config) -> "RecorderSettings":
+        width, height = (int(v) for v in str(config["camera.size"]).lower().split("x"))
+        return cls(profile=config["recording.profile"], size=(width, height), fps=float(config["camera.fps"]),
+                   video_bitrate_kbps=config["recording.video_bitrate_kbps"],
+                   audio_bitrate_kbps=config["recording.audio_bitrate_kbps"],
+                   keyframe_interval_s=config["recording.keyframe_interval_s"],
+                   fsync_interval_s=config["recording.fsync_interval_s"],
+                   audio_rate=config["mic.rate"], channels=config["mic.channels"],
+                   min_free_mb=config["storage.min_free_mb"])
+
+
+@dataclass
+class TakeResult:
+    metadata: dict
+    path: Path
+    state: str          # "finalized" | "recovered" | "failed"
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.state in ("finalized", "recovered")
+
+
+def _dbfs(x: float) -> float:
+    return 20 * math.log10(x) if x > 1e-5 else SILENCE_DBFS
+
+
+def _slate(size: tuple[int, int], text: str) -> np.ndarray:
+    width, height = size
+    image = np.full((height, width, 3), 24, np.uint8)
+    scale = max(0.4, height / 360)
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, int(2 * scale)))
+    cv2.putText(image, text, ((width - tw) // 2, (height + th) // 2), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (200, 200, 200), max(1, int(2 * scale)), cv2.LINE_AA)
+    return image
+
+
+@dataclass
+class _Segment:
+    capture_start: float
+    file_start: float
+    capture_end: float | None = None
+
+    def covers(self, t: float) -> bool:
+        return t >= self.capture_start and (self.capture_end is None or t < self.capture_end)
+
+
+@dataclass
+class _Take:
+    path: Path
+    writer: MediaWriter
+    journal: journalmod.Journal
+    interview_uuid: str
+    recorded_at: str
+    segments: list[_Segment] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    accepting: bool = True
+    started: bool = False
+    paused: bool = False
+    future: concurrent.futures.Future | None = None
+    chapter_count: int = 0
+
+    def to_file_time(self, t: float) -> float | None:
+        for segment in reversed(self.segments):
+            if segment.covers(t):
+                return segment.file_start + (t - segment.capture_start)
+        return None
+
+    def file_now(self, now: float) -> float:
+        if not self.segments:
+            return 0.0
+        last = self.segments[-1]
+        end = last.capture_end if last.capture_end is not None else now
+        return last.file_start + max(0.0, end - last.capture_start)
+
+
+class Recorder:
+    def __init__(self, video: VideoSource | None, audio: AudioSource | None, settings: RecorderSettings,
+                 bus: EventBus | None = None) -> None:
+        self.video = video
+        self.audio = audio
+        self.settings = settings
+        self.bus = bus or EventBus()
+        self.state = "idle"
+        self.camera_enabled = True
+        self.profile = profiles.get(settings.profile)
+        self._lock = threading.RLock()
+        self._take: _Take | None = None
+        self._latest: VideoFrame | None = None
+        self._frames_captured = 0
+        self._last_frame_at = 0.0
+        self._last_block_at = 0.0
+        self._camera = "none" if video is None else "ok"
+        self._mic = "none" if audio is None else "ok"
+        self._camera_reported_lost = False
+        self._mic_reported_lost = False
+        self._levels: collections.deque = collections.deque()
+        self._levels_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._monitor: threading.Thread | None = None
+        self._finalizer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="finalize")
+        self._slates = {kind: _slate(settings.size, text) for kind, text in
+                        (("off", "CAMERA OFF"), ("lost", "CAMERA LOST - RECONNECTING"), ("none", "NO CAMERA"))}
+        self._restart_at = {"camera": 0.0, "mic": 0.0}
+
+    # ------------------------------------------------------------------ lifecycle
+    def open(self) -> None:
+        """Start the sources (preview and level meter). Writes nothing; returns at once."""
+        with self._lock:
+            if self.state != "idle":
+                return
+            self.state = "previewing"
+            now = clock()
+            self._last_frame_at = self._last_block_at = now
+            if self.video is not None:
+                self.video.start(self._on_frame, self._on_camera_health)
+            if self.audio is not None:
+                self.audio.start(self._on_block, self._on_mic_health)
+            self._stop.clear()
+            self._monitor = threading.Thread(target=self._run_monitor, name="recorder-monitor", daemon=True)
+            self._monitor.start()
+
+    def close(self) -> None:
+        """Stop any take (finalizing it), then the sources."""
+        future = None
+        with self._lock:
+            if self.state == "closed":
+                return
+            if self._take is not None and self._take.future is None:
+                future = self.stop_take()
+            elif self._take is not None:
+                future = self._take.future
+        if future is not None:
+            try:
+                future.result(timeout=600)
+            except Exception:
+                log.exception("finalizing the take at close failed")
+        self._stop.set()
+        if self._monitor is not None:
+            self._monitor.join(timeout=5)
+        for source in (self.video, self.audio):
+            if source is not None:
+                try:
+                    source.stop()
+                except Exception:
+                    log.exception("stopping %s failed", getattr(source, "description", source))
+        self._finalizer.shutdown(wait=True)
+        self.state = "closed"
+
+    # ------------------------------------------------------------------ preview
+    def latest_frame(self) -> VideoFrame | None:
+        """The newest frame for the preview: a slate while the camera is off, lost or absent."""
+        if self.video is None:
+            return VideoFrame(self._slates["none"], clock())
+        if not self.camera_enabled:
+            return VideoFrame(self._slates["off"], clock())
+        if self._camera == "lost":
+            return VideoFrame(self._slates["lost"], clock())
+        return self._latest
+
+    def audio_level(self) -> tuple[float, float]:
+        """(peak dBFS, RMS dBFS) over the last ~100 ms."""
+        horizon = clock() - LEVEL_WINDOW_S - 0.05
+        with self._levels_lock:
+            while self._levels and self._levels[0][0] < horizon:
+                self._levels.popleft()
+            if not self._levels:
+                return SILENCE_DBFS, SILENCE_DBFS
+            peak = max(entry[1] for entry in self._levels)
+            total = sum(entry[2] for entry in self._levels)
+            count = sum(entry[3] for entry in self._levels)
+        return _dbfs(peak), _dbfs(math.sqrt(total / max(1, count)))
+
+    # ------------------------------------------------------------------ takes
+    def start_take(self, path: Path, *, interview_uuid: str | None = None, label: str | None = None) -> None:
+        """Open the encoder (along the fallback chain) and start writing. Returns at once."""
+        path = Path(path)
+        with self._lock:
+            if self.state == "idle":
+                self.open()
+            if self.state != "previewing":
+                raise RecorderError(f"cannot start a take while {self.state}. Fix: stop the current take first.")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            free_mb = shutil.disk_usage(path.parent).free / 1e6
+            if free_mb < self.settings.min_free_mb:
+                raise RecorderError(f"only {free_mb:.0f} MB free on the disk of {path.parent} (at least "
+                                    f"{self.settings.min_free_mb} MB needed). Fix: free space or export and delete "
+                                    f"old recordings.")
+            s = self.settings
+            writer = MediaWriter(WriterSettings(
+                path=path, profile=self.profile, size=s.size, fps=s.fps, video_bitrate_kbps=s.video_bitrate_kbps,
+                audio_bitrate_kbps=s.audio_bitrate_kbps, keyframe_interval_s=s.keyframe_interval_s,
+                fsync_interval_s=s.fsync_interval_s, audio_rate=s.audio_rate, channels=s.channels,
+                with_video=self.profile.has_video, with_audio=self.audio is not None,
+                disabled_encoders=tuple(s.disabled_encoders)), on_event=self._on_writer_event)
+            try:
+                writer.open()
+            except MediaError as exc:
+                self.bus.publish("recording.failed", error=str(exc))
+                raise RecorderError(str(exc)) from exc
+            uid = interview_uuid or str(uuidmod.uuid4())
+            recorded_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            header = {"recorded_at": recorded_at, "interview_uuid": uid, "profile": s.profile,
+                      "video_codec": writer.video_codec, "audio_codec": writer.audio_codec, "fps": s.fps,
+                      "size": list(writer.size), "encoder_fallbacks": writer.fallbacks}
+            take = _Take(path=writer.path, writer=writer, journal=journalmod.Journal(writer.path, header),
+                         interview_uuid=uid, recorded_at=recorded_at)
+            take.segments.append(_Segment(capture_start=clock(), file_start=0.0))
+            self._take = take
+            self.state = "recording"
+            self._chapter(take, 0.0, label)
+            if writer.fallbacks:
+                self._event(take, "encoder.fallback", used=writer.video_codec, failed=writer.fallbacks)
+        log.info("take started: %s (%s, %s)", take.path, writer.video_codec, writer.audio_codec)
+
+    def pause_take(self) -> None:
+        with self._lock:
+            take = self._take
+            if take is None or self.state != "recording":
+                return
+            now = clock()
+            take.segments[-1].capture_end = now
+            take.paused = True
+            self.state = "paused"
+            self._event(take, "paused")
+        self.bus.publish("recording.paused", label=None)
+
+    def resume_take(self, label: str | None = None) -> None:
+        with self._lock:
+            take = self._take
+            if take is None or self.state != "paused":
+                return
+            file_pos = take.file_now(clock())
+            take.segments.append(_Segment(capture_start=clock(), file_start=file_pos))
+            take.paused = False
+            self.state = "recording"
+            take.writer.force_keyframe()
+            self._event(take, "resumed", label=label)
+            self._chapter(take, file_pos, label)
+        self.bus.publish("recording.resumed", label=label)
+
+    def mark(self, label: str) -> None:
+        with self._lock:
+            take = self._take
+            if take is None or self.state not in ("recording", "paused"):
+                return
+            take.writer.force_keyframe()
+            self._chapter(take, take.file_now(clock()), label)
+
+    def set_camera_enabled(self, enabled: bool) -> None:
+        with self._lock:
+            if self.camera_enabled == enabled:
+                return
+            self.camera_enabled = enabled
+            if self._take is not None:
+                self._event(self._take, "camera.toggled", enabled=enabled)
+        self.bus.publish("camera.toggled", enabled=enabled)
+
+    def stop_take(self) -> concurrent.futures.Future:
+        """Finalize (remux) in the background; the Future gives a TakeResult."""
+        with self._lock:
+            take = self._take
+            if take is None:
+                raise RecorderError("no take is being recorded. Fix: call start_take() first.")
+            if take.future is not None:
+                return take.future
+            now = clock()
+            if take.segments[-1].capture_end is None:
+                take.segments[-1].capture_end = now
+            self.state = "finalizing"
+            take.future = self._finalizer.submit(self._finalize, take, now)
+            return take.future
+
+    # ------------------------------------------------------------------ internals: events and chapters
+    def _event(self, take: _Take, kind: str, **data) -> None:
+        entry = {"t": round(take.file_now(clock()), 3), "kind": kind, **data}
+        take.events.append(entry)
+        take.journal.append(entry, sync=kind in ("chapter", "paused", "resumed"))
+
+    def _chapter(self, take: _Take, file_t: float, label: str | None) -> None:
+        take.chapter_count += 1
+        entry = {"t": round(file_t, 3), "kind": "chapter", "label": label or f"Part {take.chapter_count}"}
+        take.events.append(entry)
+        take.journal.append(entry, sync=True)
+
+    def _on_writer_event(self, kind: str, data: dict) -> None:
+        take = self._take
+        if take is None:
+            return
+        if kind == "started" and not take.started:
+            take.started = True
+            self.bus.publish("recording.started", path=str(take.path), profile=self.settings.profile,
+                             video_codec=take.writer.video_codec, audio_codec=take.writer.audio_codec)
+        elif kind == "failed":
+            self.bus.publish("recording.failed", error=f"writing {take.path.name} failed: {data.get('error')}. "
+                             "Fix: check the disk; what was written so far is kept and will be repaired.")
+            threading.Thread(target=self._stop_after_failure, daemon=True).start()
+
+    def _stop_after_failure(self) -> None:
+        try:
+            self.stop_take()
+        except RecorderError:
+            pass
+
+    # ------------------------------------------------------------------ internals: sources (their threads)
+    def _on_frame(self, frame: VideoFrame) -> None:
+        self._latest = frame
+        self._frames_captured += 1
+        self._last_frame_at = clock()
+        if self._camera == "lost" and not self._camera_reported_lost:
+            self._set_camera("ok", "frames arrive again")
+        take = self._take
+        if take is None or not take.accepting or not self.camera_enabled or self._camera != "ok":
+            return
+        file_t = take.to_file_time(frame.t)
+        if file_t is not None:
+            take.writer.write_video(frame.image, file_t)
+
+    def _on_block(self, block: AudioBlock) -> None:
+        samples = block.samples
+        self._last_block_at = clock()
+        if len(samples):
+            peak = float(np.max(np.abs(samples)))
+            sumsq = float(np.sum(np.square(samples, dtype=np.float64)))
+            with self._levels_lock:
+                self._levels.append((block.t + len(samples) / block.rate, peak, sumsq, samples.size))
+        if self._mic == "lost" and not self._mic_reported_lost:
+            self._set_mic("ok", "audio arrives again")
+        take = self._take
+        if take is None or not take.accepting:
+            return
+        start, end = block.t, block.t + len(samples) / block.rate
+        for segment in take.segments:
+            seg_end = segment.capture_end if segment.capture_end is not None else math.inf
+            lo, hi = max(start, segment.capture_start), min(end, seg_end)
+            if hi <= lo:
+                continue
+            first = int(round((lo - start) * block.rate))
+            last = int(round((hi - start) * block.rate))
+            if last > first:
+                take.writer.write_audio(samples[first:last],
+                                        segment.file_start + (start + first / block.rate - segment.capture_start))
+
+    def _on_camera_health(self, health: SourceHealth, detail: str) -> None:
+        if health == SourceHealth.LOST:
+            self._camera_reported_lost = True
+            self._set_camera("lost", detail)
+        elif health == SourceHealth.OK:
+            self._camera_reported_lost = False
+            self._last_frame_at = clock()
+            if self._camera == "lost":
+                self._set_camera("ok", detail)
+        elif health == SourceHealth.FAILED:
+            self._camera_reported_lost = True
+            self._set_camera("lost", detail)
+
+    def _on_mic_health(self, health: SourceHealth, detail: str) -> None:
+        if health in (SourceHealth.LOST, SourceHealth.FAILED):
+            self._mic_reported_lost = True
+            self._set_mic("lost", detail)
+        elif health == SourceHealth.OK:
+            self._mic_reported_lost = False
+            self._last_block_at = clock()
+            if self._mic == "lost":
+                self._set_mic("ok", detail)
+
+    def _set_camera(self, state: str, detail: str) -> None:
+        with self._lock:
+            if self._camera == state or self.video is None:
+                return
+            self._camera = state
+            if self._take is not None:
+                self._event(self._take, "camera.lost" if state == "lost" else "camera.back", detail=detail)
+        if state == "lost":
+            log.warning("camera lost: %s", detail)
+            self.bus.publish("camera.lost", detail=detail)
+        else:
+            log.info("camera back: %s", detail)
+            self.bus.publish("camera.back", detail=detail)
+
+    def _set_mic(self, state: str, detail: str) -> None:
+        with self._lock:
+            if self._mic == state or self.audio is None:
+                return
+            self._mic = state
+            if self._take is not None:
+                self._event(self._take, "mic.lost" if state == "lost" else "mic.back", detail=detail)
+        if state == "lost":
+            log.warning("microphone lost: %s", detail)
+            self.bus.publish("mic.lost", detail=detail)
+        else:
+            log.info("microphone back: %s", detail)
+            self.bus.publish("mic.back", detail=detail)
+
+    # ------------------------------------------------------------------ internals: monitor thread
+    def _run_monitor(self) -> None:
+        period = 1.0 / self.settings.fps
+        n = math.ceil(clock() / period)
+        next_status = clock()
+        next_disk = clock() + 1.0
+        while not self._stop.is_set():
+            deadline = n * period
+            remaining = deadline - clock()
+            if remaining > 0 and self._stop.wait(remaining):
+                break
+            now = clock()
+            try:
+                self._tick(deadline, now)
+                if now >= next_status:
+                    next_status = now + STATUS_INTERVAL_S
+                    self.bus.publish("recorder.status", **self.status())
+                if now >= next_disk:
+                    next_disk = now + 1.0
+                    self._check_disk()
+            except Exception:  # the monitor must survive anything; the take goes on
+                log.exception("recorder monitor tick failed")
+            n = max(n + 1, math.floor(clock() / period))
+
+    def _tick(self, slot: float, now: float) -> None:
+        if self.video is not None and self._camera == "ok" and now - self._last_frame_at > self.settings.camera_stall_s:
+            self._set_camera("lost", f"no frames for {int((now - self._last_frame_at) * 1000)} ms")
+            self._restart_at["camera"] = now + SELF_RESTART_AFTER_S
+        if self.audio is not None and self._mic == "ok" and now - self._last_block_at > self.settings.mic_stall_s:
+            self._set_mic("lost", f"no audio for {int((now - self._last_block_at) * 1000)} ms")
+            self._restart_at["mic"] = now + SELF_RESTART_AFTER_S
+        self._restart_stalled(now)
+        take = self._take
+        if take is None or not take.accepting:
+            return
+        if self.profile.has_video and (self.video is None or not self.camera_enabled or self._camera != "ok"):
+            kind = "none" if self.video is None else ("off" if not self.camera_enabled else "lost")
+            file_t = take.to_file_time(slot)
+            if file_t is not None:
+                take.writer.write_video(self._slates[kind], file_t)
+        if self.audio is not None and self._mic == "lost":
+            file_t = take.to_file_time(now - 0.2)
+            if file_t is not None:
+                take.writer.fill_audio_until(file_t)
+
+    def _restart_stalled(self, now: float) -> None:
+        """A source that went silent and never said so itself (the real sources report LOST and reopen on their
+        own) is restarted from here, SELF_RESTART_AFTER_S after the stall and then every 5 s."""
+        for name, source, state, reported, restart in (
+                ("camera", self.video, self._camera, self._camera_reported_lost, self._on_frame),
+                ("mic", self.audio, self._mic, self._mic_reported_lost, self._on_block)):
+            if source is None or state != "lost" or reported or now < self._restart_at[name]:
+                continue
+            self._restart_at[name] = now + 5.0
+            threading.Thread(target=self._restart_source, args=(name, source), daemon=True,
+                             name=f"restart-{name}").start()
+
+    def _restart_source(self, name: str, source) -> None:
+        try:
+            source.stop()
+            if name == "camera":
+                source.start(self._on_frame, self._on_camera_health)
+            else:
+                source.start(self._on_block, self._on_mic_health)
+            log.info("%s restarted after a stall", name)
+        except Exception as exc:
+            log.info("%s restart failed (%s); trying again", name, exc)
+
+    def _check_disk(self) -> None:
+        take = self._take
+        if take is None or take.future is not None:
+            return
+        free_mb = shutil.disk_usage(take.path.parent).free / 1e6
+        if free_mb < self.settings.min_free_mb:
+            log.warning("disk low: %.0f MB free; finalizing the take", free_mb)
+            self.bus.publish("disk.low", free_mb=round(free_mb, 1))
+            with self._lock:
+                self._event(take, "disk.low", free_mb=round(free_mb, 1))
+            self.stop_take()
+
+    def status(self) -> dict:
+        take = self._take
+        peak, rms = self.audio_level()
+        stats = take.writer.stats if take is not None else None
+        return {
+            "state": self.state,
+            "elapsed_s": round(take.file_now(clock()), 3) if take is not None else 0.0,
+            "frames_captured": self._frames_captured,
+            "frames_encoded": stats.frames_encoded if stats else 0,
+            "frames_dropped": stats.frames_dropped if stats else 0,
+            "audio_peak_dbfs": round(peak, 1),
+            "audio_rms_dbfs": round(rms, 1),
+            "bytes_written": stats.bytes_written if stats else 0,
+            "camera": "off" if (self.video is not None and not self.camera_enabled) else self._camera,
+            "mic": self._mic,
+        }
+
+    # ------------------------------------------------------------------ internals: finalize (worker thread)
+    def _finalize(self, take: _Take, stopped_at: float) -> TakeResult:
+        # Frames and blocks captured before the stop may still be on their way (source latency).
+        remaining = stopped_at + self.settings.stop_grace_s - clock()
+        if remaining > 0:
+            time.sleep(remaining)
+        if self.audio is not None and self._mic == "lost":
+            take.writer.fill_audio_until(take.file_now(stopped_at))
+        take.accepting = False
+        self.bus.publish("recording.finalizing", progress=0.0)
+        stats = take.writer.close()
+        end = take.file_now(stopped_at)
+        with self._lock:
+            self._event(take, "stopped")
+        header = {"recorded_at": take.recorded_at, "interview_uuid": take.interview_uuid,
+                  "profile": self.settings.profile, "fps": self.settings.fps, "frames_dropped": stats.frames_dropped,
+                  "encoder_fallbacks": take.writer.fallbacks}
+        try:
+            if take.writer.failed:
+                raise finalize.FinalizeError(f"the writer failed: {take.writer.failed}")
+            info_live = finalize.probe(take.path)
+            chapters = finalize.chapters_from_events(take.events, max(end, info_live["duration"]))
+            info = finalize.rewrite_in_place(
+                take.path, chapters, progress=lambda p: self.bus.publish("recording.finalizing", progress=p))
+            chapters = finalize.chapters_from_events(take.events, info["duration"])
+            metadata = finalize.build_metadata(take.path, info, header, take.events, chapters, "finalized")
+            metadata.update(frames_captured=self._frames_captured, silence_s=round(
+                stats.silence_samples / self.settings.audio_rate, 3), max_fsync_ms=round(stats.max_fsync_ms, 1))
+            finalize.write_sidecar(take.path, metadata)
+            take.journal.close(remove=True)
+            result = TakeResult(metadata, take.path, "finalized")
+            self.bus.publish("recording.finalizing", progress=1.0)
+            self.bus.publish("recording.finalized", metadata=metadata)
+            log.info("take finalized: %s (%.1f s)", take.path, metadata["duration"])
+        except Exception as exc:
+            # Keep the file and its journal: `kiosk recover` (or the next app start) repairs it.
+            take.journal.close(remove=False)
+            message = (f"finalizing {take.path.name} failed: {exc}. The recording is kept as it is; "
+                       "Fix: run 'kiosk recover' to repair it.")
+            log.error(message)
+            metadata = {"recording_path": str(take.path), "filename": take.path.name, "duration": round(end, 3),
+                        "file_size": take.path.stat().st_size if take.path.exists() else 0,
+                        "recorded_at": take.recorded_at, "interview_uuid": take.interview_uuid,
+                        "profile": self.settings.profile, "video_codec": take.writer.video_codec,
+                        "audio_codec": take.writer.audio_codec, "events": take.events, "chapters": [],
+                        "frames_written": stats.frames_encoded, "frames_dropped": stats.frames_dropped,
+                        "state": "failed", "error": str(exc)}
+            result = TakeResult(metadata, take.path, "failed", message)
+            self.bus.publish("recording.failed", error=message)
+        finally:
+            with self._lock:
+                if self._take is take:
+                    self._take = None
+                if self.state == "finalizing":
+                    self.state = "previewing" if not self._stop.is_set() else self.state
+        return result
