@@ -53,13 +53,38 @@ class UtcDateTimeField(pw.TextField):
         return dt.datetime.fromisoformat(value)
 
 
+def utf8_safe(value: str) -> str:
+    """SQLite text is UTF-8: lone surrogates (possible in a Python str, not in UTF-8) become U+FFFD. NUL is kept."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "replace").decode("utf-8")
+
+
+class SafeTextField(pw.TextField):
+    """TEXT that accepts any Python str (see utf8_safe)."""
+
+    def db_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return utf8_safe(value)
+        return super().db_value(value)
+
+
 class JsonField(pw.TextField):
-    """JSON as plain text (readable with any sqlite3 shell); non-ASCII kept as is."""
+    """JSON as plain text (readable with any sqlite3 shell); non-ASCII kept as is.
+
+    A value holding lone surrogates is written with \\u escapes instead, so it still comes back exactly."""
 
     def db_value(self, value: Any) -> Any:
         if value is None or isinstance(value, pw.Node):
             return value
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(value, ensure_ascii=True, sort_keys=True, default=str)
+        return text
 
     def python_value(self, value: Any) -> Any:
         if value is None:
@@ -77,29 +102,29 @@ class Interview(BaseModel):
     """One candidate's interview: one sitting at the kiosk from code entry to the end screen."""
 
     uuid = pw.CharField(unique=True, default=new_uuid)          # the public id (in file names, exports, sync)
-    code = pw.TextField(default="")                              # the code the candidate entered
-    candidate_name = pw.TextField(default="")
-    candidate_ref = pw.TextField(default="")
-    template = pw.TextField(default="")                         # template name; "cli" for `kiosk record` takes
-    template_sha256 = pw.TextField(default="")                  # which version of it (InterviewTemplate.sha256)
+    code = SafeTextField(default="")                              # the code the candidate entered
+    candidate_name = SafeTextField(default="")
+    candidate_ref = SafeTextField(default="")
+    template = SafeTextField(default="")                         # template name; "cli" for `kiosk record` takes
+    template_sha256 = SafeTextField(default="")                  # which version of it (InterviewTemplate.sha256)
     status = pw.CharField(default="scheduled", index=True)      # see INTERVIEW_STATUSES
-    end_reason = pw.TextField(default="")                       # why it ended: completed, disk_full, crash, ...
+    end_reason = SafeTextField(default="")                       # why it ended: completed, disk_full, crash, ...
     created_at = UtcDateTimeField(default=utcnow)
     started_at = UtcDateTimeField(null=True)
     ended_at = UtcDateTimeField(null=True)
-    consent_version = pw.TextField(default="")                  # version of the consent text the candidate accepted
+    consent_version = SafeTextField(default="")                  # version of the consent text the candidate accepted
     consent_at = UtcDateTimeField(null=True)
     # The seed's fields, same names and meaning.
-    transcript = pw.TextField(default="")
-    summary = pw.TextField(default="")
+    transcript = SafeTextField(default="")
+    summary = SafeTextField(default="")
     recording_data = JsonField(null=True)                       # the recorder's metadata dict of the main file
-    recording_path = pw.TextField(null=True)
+    recording_path = SafeTextField(null=True)
     recording_duration = pw.FloatField(null=True)               # seconds
     is_recorded = pw.BooleanField(default=False)
     # Who is recording it right now (recovery at start treats a row whose owner is gone as crashed).
     owner_pid = pw.IntegerField(null=True)
-    owner_host = pw.TextField(null=True)
-    owner_boot_id = pw.TextField(null=True)
+    owner_host = SafeTextField(null=True)
+    owner_boot_id = SafeTextField(null=True)
     exported_at = UtcDateTimeField(null=True)                   # last export (retention may require one)
     purged_at = UtcDateTimeField(null=True)                     # media deleted by retention; the row stays
 
@@ -111,26 +136,26 @@ class Recording(BaseModel):
     """One media file. Normally one per interview; an interview resumed after a crash has a second one."""
 
     interview = pw.ForeignKeyField(Interview, backref="recordings", on_delete="CASCADE", index=True)
-    path = pw.TextField(unique=True)                            # absolute path of the file
+    path = SafeTextField(unique=True)                            # absolute path of the file
     state = pw.CharField(default="recording", index=True)       # see RECORDING_STATES
-    profile = pw.TextField(default="")
-    container = pw.TextField(default="")
-    video_codec = pw.TextField(default="")
-    audio_codec = pw.TextField(default="")
+    profile = SafeTextField(default="")
+    container = SafeTextField(default="")
+    video_codec = SafeTextField(default="")
+    audio_codec = SafeTextField(default="")
     width = pw.IntegerField(null=True)
     height = pw.IntegerField(null=True)
     fps = pw.FloatField(null=True)
     size = pw.IntegerField(null=True)                           # bytes
     duration = pw.FloatField(null=True)                         # seconds
-    sha256 = pw.TextField(null=True)
+    sha256 = SafeTextField(null=True)
     frames_written = pw.IntegerField(null=True)
     frames_dropped = pw.IntegerField(null=True)
-    error = pw.TextField(default="")                            # what went wrong (failed / recovered)
+    error = SafeTextField(default="")                            # what went wrong (failed / recovered)
     started_at = UtcDateTimeField(default=utcnow)
     ended_at = UtcDateTimeField(null=True)
     owner_pid = pw.IntegerField(null=True)
-    owner_host = pw.TextField(null=True)
-    owner_boot_id = pw.TextField(null=True)
+    owner_host = SafeTextField(null=True)
+    owner_boot_id = SafeTextField(null=True)
     deleted_at = UtcDateTimeField(null=True)                    # file removed (retention); the row stays
 
     class Meta:
@@ -144,7 +169,7 @@ class Event(BaseModel):
     recording = pw.ForeignKeyField(Recording, backref="events", null=True, on_delete="SET NULL")
     time = UtcDateTimeField(default=utcnow)
     offset_s = pw.FloatField(null=True)                         # seconds into the recording, when recording
-    kind = pw.TextField()                                       # e.g. question.shown, recording.started
+    kind = SafeTextField()                                       # e.g. question.shown, recording.started
     question_index = pw.IntegerField(null=True)
     detail = JsonField(null=True)
 
@@ -158,13 +183,13 @@ class SyncState(BaseModel):
     interview = pw.ForeignKeyField(Interview, backref="sync_states", null=True, on_delete="CASCADE")
     recording = pw.ForeignKeyField(Recording, backref="sync_states", null=True, on_delete="CASCADE")
     kind = pw.CharField(default="recording")                    # see SYNC_KINDS
-    path = pw.TextField()
+    path = SafeTextField()
     size = pw.IntegerField(null=True)
-    sha256 = pw.TextField(null=True)
-    upload_url = pw.TextField(null=True)
+    sha256 = SafeTextField(null=True)
+    upload_url = SafeTextField(null=True)
     offset = pw.IntegerField(default=0)
     status = pw.CharField(default="pending", index=True)        # see SYNC_STATUSES
-    last_error = pw.TextField(default="")
+    last_error = SafeTextField(default="")
     attempts = pw.IntegerField(default=0)
     next_attempt_at = UtcDateTimeField(null=True)
     synced_at = UtcDateTimeField(null=True)
@@ -178,11 +203,11 @@ class SyncState(BaseModel):
 class InterviewTemplate(BaseModel):
     """An interview template imported by an admin (kiosk/templates.py validates it; body is its canonical JSON)."""
 
-    name = pw.TextField(unique=True)
-    title = pw.TextField()
+    name = SafeTextField(unique=True)
+    title = SafeTextField()
     body = JsonField()
-    sha256 = pw.TextField()
-    source = pw.TextField(default="")                           # the file it was imported from
+    sha256 = SafeTextField()
+    source = SafeTextField(default="")                           # the file it was imported from
     imported_at = UtcDateTimeField(default=utcnow)
     updated_at = UtcDateTimeField(default=utcnow)
 
@@ -199,8 +224,8 @@ class AuditLog(BaseModel):
 
     time = UtcDateTimeField(default=utcnow)
     actor = pw.CharField()                                      # see AUDIT_ACTORS
-    action = pw.TextField()                                     # export, delete, playback, retention.delete, pin.set
-    target = pw.TextField(default="")                           # usually an interview uuid
+    action = SafeTextField()                                     # export, delete, playback, retention.delete, pin.set
+    target = SafeTextField(default="")                           # usually an interview uuid
     detail = JsonField(null=True)
 
     class Meta:
@@ -232,8 +257,8 @@ class AuditLog(BaseModel):
 class Setting(BaseModel):
     """Key/value settings kept in the database (admin PIN hash, lockout state)."""
 
-    key = pw.TextField(primary_key=True)
-    value = pw.TextField(null=True)
+    key = SafeTextField(primary_key=True)
+    value = SafeTextField(null=True)
 
     class Meta:
         table_name = "setting"
