@@ -9,6 +9,7 @@ import datetime as dt
 import os
 import shutil
 import statistics as pystats
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,12 +36,18 @@ class SessionRow:
 
     def matches(self, search: str) -> bool:
         """Case- and accent-tolerant match on candidate, code, uuid, status and the local date."""
-        words = search.casefold().split()
+        words = fold(search).split()
         if not words:
             return True
         day = self.started_at.astimezone().strftime("%Y-%m-%d") if self.started_at else ""
-        hay = " ".join((self.candidate, self.code, self.uuid, self.status, self.sync_state, day)).casefold()
+        hay = fold(" ".join((self.candidate, self.code, self.uuid, self.status, self.sync_state, day)))
         return all(w in hay for w in words)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: "Čeněk" and "cenek" compare equal."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 @dataclass(frozen=True)
@@ -244,3 +251,28 @@ def sync_overview(config: Config) -> SyncOverview:
         if s.last_error and s.status != "synced" and len(errors) < 10:
             errors.append((Path(s.path).name, s.last_error))
     return SyncOverview(config["sync.enabled"], config["sync.server_url"], dict(counts), pending, last, errors)
+
+
+# --------------------------------------------------------------------------------------------------------- settings
+RETENTION_OPTIONS = ("storage.retention_days", "storage.retention_requires_sync", "storage.retention_requires_export")
+
+
+def save_settings(config: Config, changes: dict[str, Any], path: Path | None = None) -> Path:
+    """Validate `changes` (ConfigError names the problem), apply them to `config` and write the whole kiosk.toml
+    atomically (temporary file, fsync, rename). Returns the file written."""
+    from kiosk.paths import resolve_config_file
+
+    trial = Config(values=dict(config.values), source=config.source)
+    for name, value in changes.items():
+        trial.set(name, value, where="admin console")
+    target = Path(path or config.source or resolve_config_file())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(temp, "w", encoding="utf-8") as handle:
+        handle.write(trial.to_toml())
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, target)
+    config.values.update(trial.values)
+    config.source = target
+    return target

@@ -45,6 +45,7 @@ def test_list_is_newest_first_and_search_matches_words_and_accents(sessions):
     rows = stats.list_sessions()
     assert [r.code for r in rows] == ["K5", "K4", "K3", "K2", "K1", "K0"]
     assert [r.code for r in stats.list_sessions("čeněk")] == ["K1"]
+    assert [r.code for r in stats.list_sessions("CENEK novak")] == ["K1"]
     assert [r.code for r in stats.list_sessions("ann 2026-11-20")] == ["K0"]
     assert [r.code for r in stats.list_sessions("failed")] == ["K4", "K3", "K0"]     # status or sync state
     assert [r.code for r in stats.list_sessions(sessions[2].uuid[:8])] == ["K2"]
