@@ -20,8 +20,14 @@ import threading
 from collections import deque
 from typing import Callable
 
-os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")    # a missing /dev/video* is normal; OpenCV would warn per probe
+# We report every camera problem through our own log. Without these, OpenCV warns on stderr for each index probed
+# and FFmpeg prints "Connection refused" on every reopen attempt of a lost network camera. Set either variable to
+# see them again when debugging.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")    # AV_LOG_QUIET; read when FFmpeg is first used
 import cv2  # noqa: E402
+
+if "OPENCV_LOG_LEVEL" not in os.environ:
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 from kiosk.capture.frames import HealthCallback, SourceHealth, VideoFrame, clock  # noqa: E402
 

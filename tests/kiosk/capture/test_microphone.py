@@ -89,10 +89,11 @@ def test_microphone_records_speech_from_the_virtual_mic_with_true_stamps(pulse, 
     ends = starts + np.array([len(b.samples) for _, b in warm]) / 48000
     assert np.all(np.diff(starts) > 0)
     delay = arrived - ends              # from a block's last sample to its arrival
-    assert delay.min() > -0.003, delay.min()
+    assert delay.min() > -0.004, delay.min()        # re-anchoring tolerates 2 ms, checked every 10 blocks
     assert np.median(delay) < 0.150, np.median(delay)
+    # Compare the least-delayed arrivals of the first and last quarter (a busy machine only adds delay).
     quarter = len(delay) // 4
-    drift = np.median(delay[-quarter:]) - np.median(delay[:quarter])
+    drift = np.percentile(delay[-quarter:], 10) - np.percentile(delay[:quarter], 10)
     assert abs(drift) < 0.005, drift
     # Sample count against the engine clock: PulseAudio delivers in real time and the stamps agree with both.
     elapsed = starts[-1] - starts[0]
