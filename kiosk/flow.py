@@ -527,12 +527,15 @@ class FlowRunner:
             uuid = getattr(self.session, "uuid", None)
             self.recorder.start_take(self.path, interview_uuid=uuid if isinstance(uuid, str) else None,
                                      label=effect.label)
+            self._note("answer.started", label=effect.label)
         elif isinstance(effect, PauseTake):
             self.recorder.pause_take()
         elif isinstance(effect, ResumeTake):
             self.recorder.resume_take(effect.label)
+            self._note("answer.started", label=effect.label)
         elif isinstance(effect, Mark):
             self.recorder.mark(effect.label)
+            self._note("answer.superseded", label=effect.label.split(": ", 1)[-1])
         elif isinstance(effect, FinishTake):
             self._finish(effect.outcome)
         elif isinstance(effect, EndSession):
@@ -542,6 +545,16 @@ class FlowRunner:
             self.path = None
         else:
             self.ui_effect(effect)
+
+    def _note(self, kind: str, **detail: Any) -> None:
+        """An entry in the interview's event log, when the sessions layer keeps one (never fails the flow)."""
+        note = getattr(self.sessions, "note", None)
+        if note is None or self.session is None:
+            return
+        try:
+            note(self.session, kind, question_index=self.flow.question_index, **detail)
+        except Exception:
+            log.exception("could not log %s", kind)
 
     def _finish(self, outcome: str) -> None:
         session = self.session

@@ -51,32 +51,26 @@ def build_services(args, ctx):
             missing.append("microphone")
         if missing:
             badge = "DEMO " + " and ".join(missing) + " (none found)"
-    db = store = auth = sessions = None
-    try:
-        from kiosk.db import open_database
-        db = open_database(ctx.data.database)
-    except ImportError:
-        log.info("no database layer installed")
-    try:
-        from kiosk.sessions import SessionStore
-        store = SessionStore(ctx.data, config) if db is not None else None
-    except ImportError:
-        log.info("no session store installed")
+    from kiosk.sessions import SessionStore
+    store = SessionStore.open(ctx.data, config)
+    report = store.recover_at_start()     # cut-off takes of a crash are repaired before anything records
+    log.info("start-up recovery: %s", report.to_json())
     try:
         from kiosk.admin_auth import for_database
         auth = for_database()
-    except ImportError:
+    except ImportError:            # the admin console is optional for interviews
         auth = None
-    sessions = flow_sessions(store, ctx, settings.profile)
+    sessions = flow_sessions(store, settings.profile)
+    from kiosk.db import db
     recorder = Recorder(video, audio, settings, bus)
     return AppServices(ctx=ctx, bus=bus, store=store, db=db, recorder=recorder, sessions=sessions, auth=auth,
                        demo_badge=badge)
 
 
-def flow_sessions(store, ctx, profile: str):
+def flow_sessions(store, profile: str):
     """The flow's view of the session store (kiosk.flow.SessionsPort)."""
     from ui.sessions_port import StoreSessions
-    return StoreSessions(store, ctx.data, profile)
+    return StoreSessions(store, profile)
 
 
 def _any_input_device() -> bool:

@@ -346,14 +346,14 @@ class KioskWindow(QWidget):
         if self.flow.state in (State.THINK, State.ANSWER, State.SAVING):
             log.info("admin entry ignored while a candidate is recording")
             return
-        from ui.admin import AdminConsole, PinPad   # lazily: the admin code is not needed to run interviews
+        from ui.admin.pin_pad import PinPad   # lazily: the admin code is not needed to run interviews
         pad = PinPad(self.services.auth)
         pad.accepted.connect(guarded(self._admin_accepted))
         pad.cancelled.connect(guarded(self._close_admin))
         self._set_admin_widget(pad)
 
     def _admin_accepted(self) -> None:
-        from ui.admin import AdminConsole
+        from ui.admin.console import AdminConsole
         self.runner.send("admin_exit")
         console = AdminConsole(self.services)
         console.closed.connect(guarded(self._close_admin))

@@ -69,7 +69,7 @@ def make_services(tmp_path):
         recorder = Recorder(DemoCamera(settings.size, settings.fps), DemoMicrophone(), settings, bus)
         store, db = open_store(ctx, template)
         services = AppServices(ctx=ctx, bus=bus, store=store, db=db, recorder=recorder,
-                               sessions=flow_sessions(store, ctx, settings.profile), demo_badge="DEMO")
+                               sessions=flow_sessions(store, settings.profile), demo_badge="DEMO")
         recorder.open()
         made.append(services)
         return services
@@ -80,16 +80,13 @@ def make_services(tmp_path):
 
 
 def open_store(ctx, template_path):
-    """The real database in the test's data dir with the test template imported; the SessionStore once it exists."""
-    from kiosk.db import open_database
-    from ui.sessions_port import import_template
-    db = open_database(ctx.data.database)
-    import_template(template_path)
-    try:
-        from kiosk.sessions import SessionStore
-    except ImportError:
-        return None, db
-    return SessionStore(ctx.data, ctx.config), db
+    """The real session store and database in the test's data dir, with the test template as the walk-in default."""
+    from kiosk.db import db
+    from kiosk.sessions import SessionStore
+    store = SessionStore.open(ctx.data, ctx.config)
+    store.import_template(template_path)
+    store.set_default_template("uitest")
+    return store, db
 
 
 @pytest.fixture

@@ -1,0 +1,186 @@
+"""Screens and transitions besides the happy path: decline, codes, idle reset, failsafe, exit keys, camera toggle,
+device notices, the device-check clip, the admin entry."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+
+import av
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QPushButton
+
+from kiosk.flow import State
+from tests.ui.test_window_flow import click, wait_state
+
+
+def test_decline_ends_politely_and_records_nothing(qtbot, make_window):
+    from kiosk.db.models import Interview, Recording
+    window = make_window()
+    click(qtbot, window, "start")
+    click(qtbot, window, "walk_in")
+    wait_state(qtbot, window, State.CONSENT)
+    click(qtbot, window, "decline")
+    wait_state(qtbot, window, State.DECLINED)
+    assert Interview.select().count() == 0 and Recording.select().count() == 0
+    click(qtbot, window, "declined_home")
+    wait_state(qtbot, window, State.ATTRACT)
+    assert window.screens[State.CONSENT].text.toPlainText() == ""
+
+
+def test_codes_wrong_then_scheduled(qtbot, make_window):
+    window = make_window()
+    scheduled = window.services.store.schedule("uitest", code="4711", candidate_name="Ada")
+    click(qtbot, window, "start")
+    wait_state(qtbot, window, State.CODE)
+    screen = window.screens[State.CODE]
+    for key in "123":
+        click(qtbot, window, f"key_{key}")
+    assert screen.keypad.code == "123"
+    click(qtbot, window, "key_ok")
+    assert window.flow.state is State.CODE and "not found" in screen.error.text()
+    assert screen.keypad.code == ""                     # cleared for the next try
+    for key in "4712":
+        click(qtbot, window, f"key_{key}")
+    click(qtbot, window, "key_del")
+    click(qtbot, window, "key_1")
+    click(qtbot, window, "key_ok")
+    wait_state(qtbot, window, State.CONSENT)
+    assert window.flow.plan.code == "4711" and window.flow.plan.ref == scheduled.id
+    click(qtbot, window, "accept")
+    wait_state(qtbot, window, State.DEVICE_CHECK)
+    scheduled = type(scheduled).get_by_id(scheduled.id)
+    assert scheduled.status == "in_progress" and scheduled.consent_at is not None
+
+
+def test_idle_anywhere_resets_to_attract_and_forgets(qtbot, make_window):
+    from kiosk.db.models import Interview
+    window = make_window()
+    window.flow.timing = dataclasses.replace(window.flow.timing, idle_timeout_s=1.5)
+    click(qtbot, window, "start")
+    for key in "98":
+        click(qtbot, window, f"key_{key}")
+    wait_state(qtbot, window, State.ATTRACT, timeout=6000)
+    assert window.screens[State.CODE].keypad.code == ""
+    # again from the device check, where a session is open: it is closed as interrupted
+    click(qtbot, window, "start")
+    click(qtbot, window, "walk_in")
+    click(qtbot, window, "accept")
+    wait_state(qtbot, window, State.DEVICE_CHECK)
+    click(qtbot, window, "help")
+    wait_state(qtbot, window, State.ATTRACT, timeout=6000)
+    assert window.flow.plan is None and window.runner.session is None
+    assert not window.screens[State.DEVICE_CHECK].help.isVisible()
+    assert window.screens[State.CONSENT].text.toPlainText() == ""
+    assert [i.status for i in Interview.select()] == ["interrupted"]
+
+
+def test_exception_in_a_screen_goes_to_failsafe_keeps_the_recording(qtbot, make_window, monkeypatch, expect_log):
+    from kiosk.db.models import Interview, Recording
+    expect_log("kiosk.flow", r"^failsafe in state answer")
+    window = make_window(ui__failsafe_timeout_s=3)
+    monkeypatch.setattr(sys, "excepthook", window.handle_exception)
+    click(qtbot, window, "start")
+    click(qtbot, window, "walk_in")
+    click(qtbot, window, "accept")
+    click(qtbot, window, "devices_ok")
+    click(qtbot, window, "skip_practice")
+    click(qtbot, window, "start_now")
+    wait_state(qtbot, window, State.ANSWER)
+    qtbot.waitUntil(lambda: window.recorder.state == "recording", timeout=5000)
+    qtbot.wait(1500)
+    screen = window.screens[State.ANSWER]
+
+    def broken(snapshot, now):
+        raise ZeroDivisionError("a bug in a screen")
+    monkeypatch.setattr(screen, "update_from", broken)
+    wait_state(qtbot, window, State.FAILSAFE, timeout=3000)
+    assert "ZeroDivisionError" in window.flow.message
+    assert "Restarting in" in window.screens[State.FAILSAFE].countdown.text()
+    # the recording is finalized and kept; the session says what happened
+    qtbot.waitUntil(lambda: Recording.get().state != "recording", timeout=20000)
+    recording = Recording.get()
+    assert recording.state == "finalized" and recording.duration > 1
+    with av.open(recording.path) as container:
+        assert sum(1 for _ in container.decode(video=0)) > 10
+    assert Interview.get().status == "failed"
+    wait_state(qtbot, window, State.ATTRACT, timeout=8000)
+
+
+def test_exit_keys_do_nothing_in_kiosk_mode(qtbot, make_window):
+    window = make_window()
+    for key, modifier in ((Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier),
+                          (Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier),
+                          (Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier),
+                          (Qt.Key.Key_F4, Qt.KeyboardModifier.AltModifier)):
+        qtbot.keyClick(window, key, modifier)
+    assert not window.close()                          # a close request (Alt+F4 from a WM) is refused
+    assert window.isVisible() and window.isFullScreen()
+    assert window.windowFlags() & Qt.WindowType.FramelessWindowHint
+    assert window.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
+    assert window.cursor().shape() == Qt.CursorShape.BlankCursor
+
+
+def test_windowed_mode_can_close(qtbot, make_window):
+    window = make_window(kiosk_mode=False)
+    assert not window.isFullScreen()
+    assert window.close()
+
+
+def test_camera_toggle_keeps_audio_and_device_notices(qtbot, make_window, expect_log):
+    expect_log("kiosk.recorder", r"camera")
+    window = make_window()
+    click(qtbot, window, "start")
+    click(qtbot, window, "walk_in")
+    click(qtbot, window, "accept")
+    wait_state(qtbot, window, State.DEVICE_CHECK)
+    screen = window.screens[State.DEVICE_CHECK]
+    toggle = screen.camera
+    assert toggle.isChecked() and toggle.property("role") == "primary"
+    qtbot.mouseClick(toggle, Qt.MouseButton.LeftButton)
+    assert window.recorder.camera_enabled is False
+    assert not toggle.isChecked() and toggle.property("role") == "danger" and "audio" in toggle.text()
+    shown = screen.preview.frames_shown
+    qtbot.waitUntil(lambda: screen.preview.frames_shown > shown + 2, timeout=3000)
+    # the slate, not the camera: uniform dark grey around the edges
+    assert int(screen.preview._array[2, 2].max()) < 40
+    qtbot.waitUntil(lambda: screen.meter.rms_db > -60, timeout=3000)    # audio still flows
+    qtbot.mouseClick(toggle, Qt.MouseButton.LeftButton)
+    assert window.recorder.camera_enabled is True and toggle.isChecked()
+    # the camera really stops delivering -> a clear notice; back -> another
+    window.recorder.video.stop()
+    qtbot.waitUntil(lambda: window.notice.isVisible() and "camera" in window.notice.text().lower(), timeout=8000)
+    threading.Thread(target=lambda: window.services.bus.publish("camera.back", detail="test")).start()
+    qtbot.waitUntil(lambda: window.notice.text() == "The camera is back.", timeout=3000)
+
+
+def test_admin_entry_by_key_chord_then_cancel_returns_to_attract(qtbot, make_window):
+    from kiosk.admin_auth import AdminAuth, MemoryStore
+    window = make_window()
+    window.services.auth = AdminAuth(MemoryStore())
+    click(qtbot, window, "start")
+    wait_state(qtbot, window, State.CODE)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=3000)
+    qtbot.keyClick(window, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: window.admin_widget is not None, timeout=3000)
+    pad = window.admin_widget
+    assert type(pad).__name__ == "PinPad" and window.stack.currentWidget() is pad
+    pad.cancelled.emit()
+    qtbot.waitUntil(lambda: window.admin_widget is None, timeout=3000)
+    wait_state(qtbot, window, State.ATTRACT)
+
+
+def test_admin_entry_by_corner_long_press(qtbot, make_window):
+    from kiosk.admin_auth import AdminAuth, MemoryStore
+    window = make_window()
+    window.services.auth = AdminAuth(MemoryStore())
+    window.watcher.hold.setInterval(300)
+    attract = window.screens[State.ATTRACT]
+    qtbot.mousePress(attract, Qt.MouseButton.LeftButton, pos=QPoint(3, 3))
+    qtbot.waitUntil(lambda: window.admin_widget is not None, timeout=3000)
+    qtbot.mouseRelease(attract, Qt.MouseButton.LeftButton, pos=QPoint(3, 3))
+    window.admin_widget.cancelled.emit()
+    wait_state(qtbot, window, State.ATTRACT)       # leaving the admin side always lands on the welcome screen
