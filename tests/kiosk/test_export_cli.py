@@ -108,3 +108,38 @@ def test_cli_set_pin_and_status(data, database):  # noqa: F811
     assert stored.startswith("scrypt$") and "582047" not in stored
     assert admin_auth.for_database().check("582047").ok
     assert [a.action for a in AuditLog.select().order_by(AuditLog.id)] == ["admin.pin_set", "admin.login"]
+
+
+def test_cli_sigterm_mid_export_cancels_and_leaves_nothing(data, database, tmp_path):  # noqa: F811
+    import signal
+    import time
+    interview = Interview.create(code="BIG", candidate_name="Big", status="completed")
+    big = data.recordings / "big.webm"
+    with open(big, "wb") as handle:             # sparse: cheap to make, still 150 MB to copy and hash
+        handle.truncate(150 * 1024 * 1024)
+    Recording.create(interview=interview, path=str(big), state="finalized", size=big.stat().st_size)
+    close_database()
+    target = tmp_path / "usb"
+    target.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--data-dir", str(data.root), "export", "--to",
+                             str(target), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.name.endswith(".partial") for p in target.iterdir()):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert json.loads(out) == {"ok": False, "cancelled": True,
+                               "error": "Export cancelled; nothing was left on the target."}
+    assert list(target.iterdir()) == []
+    open_database(data.database)
+    assert [a.detail["reason"] for a in AuditLog.select() if a.action == "export.failed"] == ["cancelled"]
+    assert Interview.get(Interview.code == "BIG").exported_at is None
