@@ -143,6 +143,9 @@ def end_reason_from_metadata(metadata: dict | None) -> str:
     for event in (metadata or {}).get("events") or []:
         if isinstance(event, dict) and event.get("kind") == "disk.low":
             return "disk_full"
+    problem = f"{(metadata or {}).get('error') or ''} {(metadata or {}).get('message') or ''}"
+    if "No space left on device" in problem or "Errno 28" in problem or "ENOSPC" in problem:
+        return "disk_full"
     reason = (metadata or {}).get("stop_reason")
     return _clean(reason, 200) if reason else ""
 
@@ -310,9 +313,18 @@ class SessionStore:
         template = self.default_template()
         return template.to_plan(code=None, ref=WalkIn(template.name))
 
+    def check_space(self, plan, size: tuple[int, int] | None = None):
+        """Before a take: kiosk.disk.NotEnoughSpace (its message is for the screen) unless the plan's longest take
+        fits. Returns the SpaceEstimate. Needs the config (profile, bitrates, margin, reserve)."""
+        from kiosk import disk
+        return disk.require_space(self.config, plan, self.data.recordings, size)
+
     def begin(self, plan, profile: str | None = None) -> tuple[Interview, Path]:
         """Start a session for `plan` (a scheduled interview when plan.ref is its id): the interview row in progress,
-        owned by this process, and the path its one recording file will have. Returns (interview, path)."""
+        owned by this process, and the path its one recording file will have. Returns (interview, path).
+        Refuses with kiosk.disk.NotEnoughSpace (nothing is written) when the longest take would not fit."""
+        if self.config is not None:
+            self.check_space(plan)
         owner = current_owner()
         profile = profile or (self.config["recording.profile"] if self.config is not None else "webm-vp9-opus")
         now = utcnow()
@@ -683,7 +695,11 @@ class SessionStore:
             metadata.setdefault("recording_path", str(result.path))
             metadata.setdefault("duration", result.duration)
             metadata["state"] = "recovered"
-            self.store_take(interview, metadata, recording)
+            with transaction():
+                self.store_take(interview, metadata, recording)
+                if interview.status in ("failed", "interrupted"):
+                    # The session had ended with this take unfinished (e.g. the disk was full); now it is kept.
+                    Interview.update(status="recovered").where(Interview.id == interview.id).execute()
             report.recovered.append({"uuid": interview.uuid, "path": str(result.path), "duration": result.duration,
                                      "message": result.message})
             self._event(interview, "recording.recovered", recording=recording, duration=result.duration,

@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.harness.fixtures",
     "tests.harness.camera",
     "tests.harness.tus",
+    "tests.harness.tiny_fs",
 ]
 
 _pulse = None
