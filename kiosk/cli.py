@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "record",
     "recover",
     "autostart",
+    "doctor",
     "export",
     "admin",
     "sync",
