@@ -94,6 +94,18 @@ class ExportProgress:
     def fraction(self) -> float:
         return self.done_bytes / self.total_bytes if self.total_bytes else 1.0
 
+    @property
+    def payload_bytes(self) -> int:
+        """Bytes of recordings in the export."""
+        return self.total_bytes // 2
+
+    @property
+    def phase_bytes(self) -> int:
+        """Bytes done in the current phase: copied so far, or checked so far."""
+        if self.phase == "copy":
+            return min(self.done_bytes, self.payload_bytes)
+        return max(0, min(self.done_bytes - self.payload_bytes, self.payload_bytes))
+
 
 @dataclass(frozen=True)
 class ExportResult:

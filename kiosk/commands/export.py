@@ -46,7 +46,8 @@ def _run(args, ctx) -> int:
         if args.json or not sys.stderr.isatty():
             return
         eta = f", {p.eta_s:.0f} s left" if p.eta_s is not None else ""
-        line = f"\r{p.phase:6} {p.fraction * 100:5.1f} %  {p.done_bytes / 2e6:.1f} of {p.total_bytes / 2e6:.1f} MB{eta}"
+        line = (f"\r{p.phase:6} {p.fraction * 100:5.1f} %  {p.phase_bytes / 1e6:.1f} of "
+                f"{p.payload_bytes / 1e6:.1f} MB{eta}")
         sys.stderr.write(line.ljust(len(last_line[0])))
         last_line[0] = line
         if p.phase == "done":

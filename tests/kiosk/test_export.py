@@ -86,6 +86,10 @@ def test_bag_is_valid_for_the_reference_tool_and_recordings_decode(tmp_path, rec
     assert [r.phase for r in reports][-1] == "done" and reports[-1].fraction == 1.0
     assert all(a.done_bytes <= b.done_bytes for a, b in zip(reports, reports[1:]))
     assert reports[-1].total_bytes == 2 * sum(p.stat().st_size for p in recordings)
+    assert reports[-1].payload_bytes == sum(p.stat().st_size for p in recordings)
+    # Bytes shown are per phase: copied so far, then checked so far; never more than the payload.
+    assert all(0 <= r.phase_bytes <= r.payload_bytes for r in reports)
+    assert reports[-1].phase_bytes == reports[-1].payload_bytes
 
 
 def test_hostile_names_stay_inside_the_bag(tmp_path, recordings):

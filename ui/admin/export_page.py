@@ -199,7 +199,7 @@ class ExportPage(QWidget):
         self.progress.setValue(int(p.fraction * 1000))
         phase = {"copy": "Copying", "verify": "Checking the copy", "done": "Done"}.get(p.phase, p.phase)
         left = f" · {p.eta_s:.0f} s left" if p.eta_s is not None and p.phase != "done" else ""
-        self.status.setText(f"{phase}: {human_bytes(p.done_bytes // 2)} of {human_bytes(p.total_bytes // 2)}{left}")
+        self.status.setText(f"{phase}: {human_bytes(p.phase_bytes)} of {human_bytes(p.payload_bytes)}{left}")
 
     def _on_done(self, result: export.ExportResult) -> None:
         self.last_result = result
