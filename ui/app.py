@@ -81,28 +81,36 @@ def _any_input_device() -> bool:
         return False
 
 
-def run(args, ctx) -> int:
-    problem = display_problem()
-    if problem:
-        print(problem, file=sys.stderr)
-        return EXIT_USAGE
-    from PySide6.QtCore import QLibraryInfo, QLocale, QTimer, QTranslator
-    from PySide6.QtWidgets import QApplication
+def install_translators(app, language: str) -> list:
+    """The kiosk's own catalogue (resources/translations/kiosk_<lang>.qm) and Qt's; missing ones are fine."""
+    from PySide6.QtCore import QLibraryInfo, QTranslator
 
     from kiosk.resources import resources_dir
-    from ui.blanking import inhibit_blanking
-    from ui.main_window import KioskWindow
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("kiosk-interview-recorder")
-    language = ctx.config["ui.language"] or QLocale.system().name().split("_")[0]
-    translators = []
+    installed = []
     for name, folder in ((f"kiosk_{language}", str(resources_dir() / "translations")),
                          (f"qtbase_{language}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath))):
         translator = QTranslator(app)
         if translator.load(name, folder):
             app.installTranslator(translator)
-            translators.append(translator)
+            installed.append(translator)
+    log.info("UI language %s: %d catalogue(s)", language, len(installed))
+    return installed
+
+
+def run(args, ctx) -> int:
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    from PySide6.QtCore import QLocale, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from ui.blanking import inhibit_blanking
+    from ui.main_window import KioskWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("kiosk-interview-recorder")
+    install_translators(app, ctx.config["ui.language"] or QLocale.system().name().split("_")[0])
     try:
         services = build_services(args, ctx)
     except Exception as exc:

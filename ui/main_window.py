@@ -22,14 +22,12 @@ from ui.screens.simple import (AttractScreen, ConsentScreen, DeclinedScreen, Fai
                                ThanksScreen)
 from ui.theme import Metrics, stylesheet
 
+translate = QCoreApplication.translate   # lupdate finds translate("Context", "text") calls
+
 log = logging.getLogger("ui.main_window")
 
 EXIT_KEYS = (QKeySequence("Ctrl+Q"), QKeySequence("Ctrl+W"), QKeySequence("Alt+F4"), QKeySequence("Esc"))
 CORNER_HOLD_MS = 3000
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("KioskWindow", text)
 
 
 class _InputWatcher(QObject):
@@ -65,7 +63,7 @@ class KioskWindow(QWidget):
         super().__init__()
         self.setObjectName("KioskWindow")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setWindowTitle(tr("Interview kiosk"))
+        self.setWindowTitle(translate("KioskWindow", "Interview kiosk"))
         self.services = services
         config = services.ctx.config
         self.kiosk_mode = kiosk_mode
@@ -246,16 +244,19 @@ class KioskWindow(QWidget):
     # ---- engine events (already on the GUI thread)
     def _on_engine_event(self, kind: str, data: dict) -> None:
         messages = {
-            "camera.lost": tr("The camera has stopped. We keep recording your voice; please wait or ask for help."),
-            "mic.lost": tr("The microphone has stopped. Please ask a member of staff for help."),
-            "disk.low": tr("The kiosk is running out of space. Your recording so far has been saved."),
+            "camera.lost": translate("KioskWindow", "The camera has stopped. We keep recording your voice; "
+                                                    "please wait or ask for help."),
+            "mic.lost": translate("KioskWindow", "The microphone has stopped. Please ask a member of staff for help."),
+            "disk.low": translate("KioskWindow", "The kiosk is running out of space. "
+                                                 "Your recording so far has been saved."),
         }
         if kind in messages:
             log.info("notice shown: %s %s", kind, data)
             self.notice.setText(messages[kind])
             self.notice.show()
         elif kind in ("camera.back", "mic.back"):
-            self.notice.setText(tr("The camera is back.") if kind == "camera.back" else tr("The microphone is back."))
+            self.notice.setText(translate("KioskWindow", "The camera is back.") if kind == "camera.back"
+                                else translate("KioskWindow", "The microphone is back."))
             self.notice.show()
             QTimer.singleShot(4000, self._hide_back_notice)
         elif kind == "recording.finalizing":
@@ -266,7 +267,8 @@ class KioskWindow(QWidget):
                     screen.camera.set_camera(bool(data.get("enabled", True)))
 
     def _hide_back_notice(self) -> None:
-        if self.notice.text() in (tr("The camera is back."), tr("The microphone is back.")):
+        if self.notice.text() in (translate("KioskWindow", "The camera is back."),
+                                  translate("KioskWindow", "The microphone is back.")):
             self.notice.hide()
 
     # ---- device check: a 3 s clip recorded by the engine and played back, then deleted (it is not an interview)
@@ -279,7 +281,7 @@ class KioskWindow(QWidget):
         profile = getattr(getattr(self.recorder, "settings", None), "profile", "webm-vp9-opus")
         ext = "mp4" if profile.startswith("mp4") else "ogg" if profile.startswith("audio") else "webm"
         self._clip_path = folder / f"device-check-{int(time.time() * 1000)}.{ext}"
-        screen.set_clip_status(tr("Recording a short test... say something!"), True)
+        screen.set_clip_status(translate("KioskWindow", "Recording a short test... say something!"), True)
         self.recorder.start_take(self._clip_path, label="device check")
         QTimer.singleShot(int(seconds * 1000), guarded(self._stop_test_clip))
 
@@ -309,7 +311,7 @@ class KioskWindow(QWidget):
         self._player.setAudioOutput(self._audio_out)
         self._player.setSource(QUrl.fromLocalFile(str(path)))
         self._player.mediaStatusChanged.connect(guarded(self._clip_status_changed))
-        screen.set_clip_status(tr("Playing it back..."), True)
+        screen.set_clip_status(translate("KioskWindow", "Playing it back..."), True)
         self._played_path = path
         self._player.play()
         # never hang on the playback: give up after the clip's length plus a margin
@@ -329,7 +331,8 @@ class KioskWindow(QWidget):
             self._player = None
             self._delete_clip(getattr(self, "_played_path", None))
             screen: DeviceCheckScreen = self.screens[State.DEVICE_CHECK]  # type: ignore[assignment]
-            screen.set_clip_status(tr("Did you see and hear yourself? If not, press \"It's not right\"."), False)
+            screen.set_clip_status(translate("KioskWindow", "Did you see and hear yourself? "
+                                                            "If not, press \"It's not right\"."), False)
 
     @staticmethod
     def _delete_clip(path: Path | None) -> None:

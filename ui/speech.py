@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes.util
 import logging
 import shutil
+import sys
 
 from PySide6.QtCore import QObject, QProcess
 
@@ -18,14 +20,19 @@ class Speaker(QObject):
         self._process: QProcess | None = None
         self.language = language
         self.spoken: list[str] = []          # what was said (for the log and tests); cleared with the candidate
-        try:
-            from PySide6.QtTextToSpeech import QTextToSpeech
-            engines = [e for e in QTextToSpeech.availableEngines() if e != "mock"]
-            if engines:
-                self._tts = QTextToSpeech(engines[0], self)
-                self.backend = f"qt:{engines[0]}"
-        except Exception as exc:  # a missing plugin is not an error: fall back
-            log.info("QtTextToSpeech unavailable (%s)", exc)
+        # Qt lists its speechd plug-in even when libspeechd is missing, then fails loudly when it is used: look
+        # for the library first. Other engines (flite, sapi, darwin) load on their own platforms.
+        if ctypes.util.find_library("speechd") or not sys.platform.startswith("linux"):
+            try:
+                from PySide6.QtTextToSpeech import QTextToSpeech
+                engines = [e for e in QTextToSpeech.availableEngines() if e != "mock"]
+                if engines:
+                    tts = QTextToSpeech(engines[0], self)
+                    if tts.state() != QTextToSpeech.State.Error:
+                        self._tts = tts
+                        self.backend = f"qt:{engines[0]}"
+            except Exception as exc:  # a missing plugin is not an error: fall back
+                log.info("QtTextToSpeech unavailable (%s)", exc)
         if self._tts is None and shutil.which("espeak-ng"):
             self.backend = "espeak-ng"
         if self.backend == "none":

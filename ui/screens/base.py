@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import Any, Callable
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from kiosk.flow import Snapshot
@@ -26,10 +26,6 @@ def guarded(slot: Callable) -> Callable:
             sys.excepthook(*sys.exc_info())
             return None
     return wrapper
-
-
-def tr(context: str, text: str) -> str:
-    return QCoreApplication.translate(context, text)
 
 
 class Screen(QWidget):

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QHBoxLayout
 
 from kiosk.flow import Snapshot
-from ui.screens.base import Screen, guarded, tr
+from ui.screens.base import Screen, guarded
 from ui.widgets.keypad import Keypad
+
+translate = QCoreApplication.translate   # lupdate finds translate("Context", "text") calls
 
 
 class CodeScreen(Screen):
     def __init__(self, unit: int, parent=None) -> None:
         super().__init__(unit, parent)
-        self.title = self.label(tr("Code", "Please enter your interview code"), "title", "code_title")
+        self.title = self.label(translate("Code", "Please enter your interview code"), "title", "code_title")
         self.error = self.label("", "error", "code_error")
         self.keypad = Keypad()
         self.keypad.submitted.connect(guarded(lambda code: self.send("enter_code", code=code)))
         row = QHBoxLayout()
-        self.back = self.button(tr("Code", "Back"), "code_back", kind="back")
-        self.walk_in = self.button(tr("Code", "I have no code"), "walk_in", on_click=lambda: self.send("walk_in"))
+        self.back = self.button(translate("Code", "Back"), "code_back", kind="back")
+        self.walk_in = self.button(translate("Code", "I have no code"), "walk_in", on_click=lambda: self.send("walk_in"))
         row.addWidget(self.back)
         row.addWidget(self.walk_in)
         self.layout_.addWidget(self.title)
@@ -28,7 +31,7 @@ class CodeScreen(Screen):
 
     def update_from(self, snapshot: Snapshot, now: float) -> None:
         if snapshot.message == "code_bad":
-            self.error.setText(tr("Code", "That code was not found. Please check it and try again."))
+            self.error.setText(translate("Code", "That code was not found. Please check it and try again."))
         else:
             self.error.setText("")
 

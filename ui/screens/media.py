@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QHBoxLayout
 
 from kiosk.flow import Snapshot, State
-from ui.screens.base import Screen, guarded, tr
+from ui.screens.base import Screen, guarded
 from ui.widgets.camera_toggle import CameraToggle
 from ui.widgets.indicator import RecordingIndicator
 from ui.widgets.level_meter import LevelMeter
 from ui.widgets.preview import PreviewWidget
+
+translate = QCoreApplication.translate   # lupdate finds translate("Context", "text") calls
 
 
 class MediaScreen(Screen):
@@ -50,17 +52,17 @@ class MediaScreen(Screen):
 class DeviceCheckScreen(MediaScreen):
     def __init__(self, unit: int, recorder, parent=None) -> None:
         super().__init__(unit, recorder, parent)
-        self.title = self.label(tr("DeviceCheck", "Can we see and hear you?"), "title", "device_title")
-        self.hint = self.label(tr("DeviceCheck", "Check that your face is in the picture and the bar moves when "
+        self.title = self.label(translate("DeviceCheck", "Can we see and hear you?"), "title", "device_title")
+        self.hint = self.label(translate("DeviceCheck", "Check that your face is in the picture and the bar moves when "
                                                  "you speak."), "hint")
-        self.help = self.label(tr("DeviceCheck", "Sit about an arm's length from the screen, facing it. Speak "
+        self.help = self.label(translate("DeviceCheck", "Sit about an arm's length from the screen, facing it. Speak "
                                                  "normally: the bar should move. If the picture or the sound "
                                                  "stays wrong, please ask a member of staff."), "panel", "help_text")
         self.clip_status = self.label("", "hint", "clip_status")
         row = QHBoxLayout()
-        self.test_clip = self.button(tr("DeviceCheck", "Record a 3 s test"), "test_clip", kind="test_clip")
-        self.not_right = self.button(tr("DeviceCheck", "It's not right"), "help", kind="help")
-        self.ok = self.button(tr("DeviceCheck", "Looks good"), "devices_ok", kind="devices_ok", role="primary")
+        self.test_clip = self.button(translate("DeviceCheck", "Record a 3 s test"), "test_clip", kind="test_clip")
+        self.not_right = self.button(translate("DeviceCheck", "It's not right"), "help", kind="help")
+        self.ok = self.button(translate("DeviceCheck", "Looks good"), "devices_ok", kind="devices_ok", role="primary")
         for w in (self.camera, self.test_clip, self.not_right, self.ok):
             row.addWidget(w)
         self.layout_.addWidget(self.title)
@@ -99,10 +101,10 @@ class QuestionScreen(MediaScreen):
         self.indicator = RecordingIndicator(unit)
         self.indicator.setObjectName("indicator")
         row = QHBoxLayout()
-        self.skip_practice = self.button(tr("Question", "Skip practice"), "skip_practice", kind="skip_practice")
+        self.skip_practice = self.button(translate("Question", "Skip practice"), "skip_practice", kind="skip_practice")
         self.retake = self.button("", "retake", kind="retake")
-        self.ready = self.button(tr("Question", "I'm ready"), "start_now", kind="start_now", role="primary")
-        self.done = self.button(tr("Question", "Done"), "done", kind="done", role="primary")
+        self.ready = self.button(translate("Question", "I'm ready"), "start_now", kind="start_now", role="primary")
+        self.done = self.button(translate("Question", "Done"), "done", kind="done", role="primary")
         for w in (self.camera, self.skip_practice, self.retake, self.ready, self.done):
             row.addWidget(w)
         self.layout_.addWidget(self.position)
@@ -119,10 +121,10 @@ class QuestionScreen(MediaScreen):
             return
         if snapshot.practice:
             q = plan.practice
-            self.position.setText(tr("Question", "Practice question - this answer is not kept"))
+            self.position.setText(translate("Question", "Practice question - this answer is not kept"))
         else:
             q = plan.questions[snapshot.question_index]
-            self.position.setText(tr("Question", "Question {n} of {total}").format(
+            self.position.setText(translate("Question", "Question {n} of {total}").format(
                 n=snapshot.question_index + 1, total=len(plan.questions)))
         self.question.setText(q.text)
         remaining = max(0.0, snapshot.deadline - now) if snapshot.deadline is not None else None
@@ -132,11 +134,11 @@ class QuestionScreen(MediaScreen):
         self.skip_practice.setVisible(snapshot.practice and thinking)
         self.retake.setVisible(not thinking and not snapshot.practice)
         self.retake.setEnabled(snapshot.retakes_left > 0)
-        self.retake.setText(tr("Question", "Start this answer again ({n} left)").format(n=snapshot.retakes_left))
+        self.retake.setText(translate("Question", "Start this answer again ({n} left)").format(n=snapshot.retakes_left))
         if thinking:
-            self.countdown.setText(tr("Question", "Recording starts in {n} s").format(
+            self.countdown.setText(translate("Question", "Recording starts in {n} s").format(
                 n=math.ceil(remaining or 0)) if not snapshot.practice else
-                tr("Question", "Practice starts in {n} s").format(n=math.ceil(remaining or 0)))
+                translate("Question", "Practice starts in {n} s").format(n=math.ceil(remaining or 0)))
             self.indicator.set_state("paused" if not snapshot.practice and snapshot.attempt > 1 else "idle", 0, None)
         else:
             self.countdown.setText("")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QTextBrowser
 
 from kiosk.flow import Snapshot
-from ui.screens.base import Screen, guarded, tr
+from ui.screens.base import Screen, guarded
+
+translate = QCoreApplication.translate   # lupdate finds translate("Context", "text") calls
 
 
 class AttractScreen(Screen):
@@ -16,9 +18,9 @@ class AttractScreen(Screen):
 
     def __init__(self, unit: int, parent=None) -> None:
         super().__init__(unit, parent)
-        self.title = self.label(tr("Attract", "Share your story"), "big", "attract_title")
-        self.hint = self.label(tr("Attract", "We would love to hear from you. It takes about ten minutes."), "title")
-        self.start = self.button(tr("Attract", "Touch here to start"), "start", kind="start", role="primary")
+        self.title = self.label(translate("Attract", "Share your story"), "big", "attract_title")
+        self.hint = self.label(translate("Attract", "We would love to hear from you. It takes about ten minutes."), "title")
+        self.start = self.button(translate("Attract", "Touch here to start"), "start", kind="start", role="primary")
         self.start.setMinimumHeight(unit * 4)
         self.layout_.addStretch(2)
         self.layout_.addWidget(self.title)
@@ -34,14 +36,14 @@ class AttractScreen(Screen):
 class ConsentScreen(Screen):
     def __init__(self, unit: int, parent=None) -> None:
         super().__init__(unit, parent)
-        self.title = self.label(tr("Consent", "Before we start"), "title", "consent_title")
+        self.title = self.label(translate("Consent", "Before we start"), "title", "consent_title")
         self.text = QTextBrowser()
         self.text.setObjectName("consent_text")
         self.text.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.text.setOpenLinks(False)
         row = QHBoxLayout()
-        self.decline = self.button(tr("Consent", "No, thank you"), "decline", kind="decline")
-        self.accept = self.button(tr("Consent", "I agree, let's start"), "accept", kind="accept", role="primary")
+        self.decline = self.button(translate("Consent", "No, thank you"), "decline", kind="decline")
+        self.accept = self.button(translate("Consent", "I agree, let's start"), "accept", kind="accept", role="primary")
         row.addWidget(self.decline)
         row.addWidget(self.accept)
         self.layout_.addWidget(self.title)
@@ -62,11 +64,11 @@ class DeclinedScreen(Screen):
     def __init__(self, unit: int, parent=None) -> None:
         super().__init__(unit, parent)
         self.layout_.addStretch(1)
-        self.layout_.addWidget(self.label(tr("Declined", "No problem at all."), "big", "declined_title"))
-        self.layout_.addWidget(self.label(tr("Declined", "Nothing was recorded. Thank you for stopping by."),
+        self.layout_.addWidget(self.label(translate("Declined", "No problem at all."), "big", "declined_title"))
+        self.layout_.addWidget(self.label(translate("Declined", "Nothing was recorded. Thank you for stopping by."),
                                           "title"))
         self.layout_.addStretch(1)
-        self.layout_.addWidget(self.button(tr("Declined", "Back to the start"), "declined_home",
+        self.layout_.addWidget(self.button(translate("Declined", "Back to the start"), "declined_home",
                                            on_click=lambda: self.send("back_home")))
 
 
@@ -77,8 +79,8 @@ class SavingScreen(Screen):
         self.progress.setObjectName("save_progress")
         self.progress.setRange(0, 100)
         self.layout_.addStretch(1)
-        self.layout_.addWidget(self.label(tr("Saving", "Saving your interview..."), "big", "saving_title"))
-        self.layout_.addWidget(self.label(tr("Saving", "Please wait a moment. Your recording is kept safe."),
+        self.layout_.addWidget(self.label(translate("Saving", "Saving your interview..."), "big", "saving_title"))
+        self.layout_.addWidget(self.label(translate("Saving", "Please wait a moment. Your recording is kept safe."),
                                           "title"))
         self.layout_.addWidget(self.progress)
         self.layout_.addStretch(1)
@@ -91,10 +93,10 @@ class ThanksScreen(Screen):
     def __init__(self, unit: int, parent=None) -> None:
         super().__init__(unit, parent)
         self.layout_.addStretch(1)
-        self.layout_.addWidget(self.label(tr("Thanks", "Thank you!"), "big", "thanks_title"))
-        self.layout_.addWidget(self.label(tr("Thanks", "Your interview has been saved."), "title"))
+        self.layout_.addWidget(self.label(translate("Thanks", "Thank you!"), "big", "thanks_title"))
+        self.layout_.addWidget(self.label(translate("Thanks", "Your interview has been saved."), "title"))
         self.layout_.addStretch(1)
-        self.layout_.addWidget(self.button(tr("Thanks", "Finish"), "thanks_home",
+        self.layout_.addWidget(self.button(translate("Thanks", "Finish"), "thanks_home",
                                            on_click=lambda: self.send("back_home")))
 
 
@@ -102,8 +104,8 @@ class FailsafeScreen(Screen):
     def __init__(self, unit: int, parent=None) -> None:
         super().__init__(unit, parent)
         self.layout_.addStretch(1)
-        self.layout_.addWidget(self.label(tr("Failsafe", "Sorry, something went wrong."), "big", "failsafe_title"))
-        self.layout_.addWidget(self.label(tr("Failsafe", "Anything recorded so far has been kept safe. "
+        self.layout_.addWidget(self.label(translate("Failsafe", "Sorry, something went wrong."), "big", "failsafe_title"))
+        self.layout_.addWidget(self.label(translate("Failsafe", "Anything recorded so far has been kept safe. "
                                                          "Please ask a member of staff for help."), "title"))
         self.countdown = self.label("", "hint", "failsafe_countdown")
         self.layout_.addWidget(self.countdown)
@@ -112,4 +114,4 @@ class FailsafeScreen(Screen):
     def update_from(self, snapshot: Snapshot, now: float) -> None:
         if snapshot.deadline is not None:
             seconds = max(0, math.ceil(snapshot.deadline - now))
-            self.countdown.setText(tr("Failsafe", "Restarting in {n} s").format(n=seconds))
+            self.countdown.setText(translate("Failsafe", "Restarting in {n} s").format(n=seconds))

@@ -8,6 +8,8 @@ from PySide6.QtWidgets import QPushButton, QWidget
 
 from kiosk.resources import resource
 
+translate = QCoreApplication.translate   # lupdate finds translate("Context", "text") calls
+
 
 class CameraToggle(QPushButton):
     toggled_camera = Signal(bool)    # True = camera on
@@ -30,10 +32,9 @@ class CameraToggle(QPushButton):
         self.toggled_camera.emit(checked)
 
     def set_camera(self, enabled: bool) -> None:
-        tr = QCoreApplication.translate
         self.setChecked(enabled)
         self.setIcon(self._icons[enabled])
-        self.setText(tr("CameraToggle", "Camera on") if enabled else tr("CameraToggle", "Camera off - audio only"))
+        self.setText(translate("CameraToggle", "Camera on") if enabled else translate("CameraToggle", "Camera off - audio only"))
         # Green when on, red when off (the QSS roles carry the colours of both themes).
         self.setProperty("role", "primary" if enabled else "danger")
         self.style().unpolish(self)

@@ -6,6 +6,8 @@ from PySide6.QtCore import QCoreApplication, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+translate = QCoreApplication.translate   # lupdate finds translate("Context", "text") calls
+
 
 def clock_text(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
@@ -44,18 +46,17 @@ class RecordingIndicator(QWidget):
         self.update()
 
     def label(self) -> str:
-        tr = QCoreApplication.translate
         if self.mode == "recording":
-            head = tr("Indicator", "REC")
+            head = translate("Indicator", "REC")
         elif self.mode == "practice":
-            head = tr("Indicator", "PRACTICE - not recorded")
+            head = translate("Indicator", "PRACTICE - not recorded")
         elif self.mode == "paused":
-            head = tr("Indicator", "Paused")
+            head = translate("Indicator", "Paused")
         else:
             return ""
         text = f"{head}  {clock_text(self.elapsed)}"
         if self.remaining is not None:
-            text += "   " + tr("Indicator", "{time} left").format(time=clock_text(self.remaining))
+            text += "   " + translate("Indicator", "{time} left").format(time=clock_text(self.remaining))
         return text
 
     def paintEvent(self, event) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+translate = QCoreApplication.translate   # lupdate finds translate("Context", "text") calls
+
 
 class Keypad(QWidget):
     submitted = Signal(str)
@@ -12,7 +14,6 @@ class Keypad(QWidget):
 
     def __init__(self, max_length: int = 12, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        tr = QCoreApplication.translate
         self.max_length = max_length
         self._code = ""
         self.display = QLabel()
@@ -23,7 +24,7 @@ class Keypad(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "del", "0", "ok"]
         for i, key in enumerate(keys):
-            text = {"del": tr("Keypad", "Delete"), "ok": tr("Keypad", "OK")}.get(key, key)
+            text = {"del": translate("Keypad", "Delete"), "ok": translate("Keypad", "OK")}.get(key, key)
             button = QPushButton(text)
             button.setObjectName(f"key_{key}")
             button.setProperty("role", "primary" if key == "ok" else "key")
