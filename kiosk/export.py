@@ -212,7 +212,11 @@ def parse_mounts(text: str) -> list[tuple[str, str, str]]:
     return rows
 
 
-def removable_targets(mounts_file: Path = Path("/proc/mounts")) -> list[Target]:
+REMOVABLE_ROOTS = ("/media/", "/run/media/", "/mnt/")
+
+
+def removable_targets(mounts_file: Path = Path("/proc/mounts"),
+                      roots: Sequence[str] = REMOVABLE_ROOTS) -> list[Target]:
     """Mounted USB sticks and cards: mount points under /media, /run/media or /mnt, or on a removable block device."""
     try:
         mounts = parse_mounts(mounts_file.read_text(encoding="utf-8", errors="replace"))
@@ -225,7 +229,7 @@ def removable_targets(mounts_file: Path = Path("/proc/mounts")) -> list[Target]:
         base = re.sub(r"(p?\d+)$", "", Path(device).name)
         removable = Path(f"/sys/block/{base}/removable").is_file() and \
             Path(f"/sys/block/{base}/removable").read_text().strip() == "1"
-        if not (removable or mount_point.startswith(("/media/", "/run/media/", "/mnt/"))):
+        if not (removable or mount_point.startswith(tuple(roots))):
             continue
         try:
             usage = shutil.disk_usage(mount_point)
@@ -651,10 +655,20 @@ def to_export_session(interview) -> ExportSession:
 
 def export_sessions(target: Path, *, since: dt.date | None = None, until: dt.date | None = None,
                     uuids: Sequence[str] | None = None, actor: str = "admin",
-                    progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> ExportResult:
-    """Pick interviews from the open database, export them, mark them exported and audit it (also a failure)."""
+                    progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+                    data_root: Path | None = None) -> ExportResult:
+    """Pick interviews from the open database, export them, mark them exported and audit it (also a failure).
+
+    `data_root`: the kiosk's data dir; a target inside it is refused (an export belongs off this machine's data, and
+    bags inside the recordings folder would look like recordings to recovery)."""
     from kiosk.db.database import transaction
     from kiosk.db.models import AuditLog, Interview, utcnow
+
+    if data_root is not None:
+        real_target, real_root = os.path.realpath(target), os.path.realpath(data_root)
+        if os.path.commonpath([real_target, real_root]) == real_root:
+            raise ExportError(f"The target {target} is inside the kiosk's data folder {data_root}. "
+                              f"Fix: pick the USB stick (or another folder outside it).")
 
     interviews = select_interviews(since, until, uuids)
     if not interviews:

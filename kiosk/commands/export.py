@@ -55,7 +55,8 @@ def _run(args, ctx) -> int:
     try:
         open_database(ctx.data.database)
         result = export.export_sessions(args.to, since=args.since, until=args.until, uuids=args.session or None,
-                                        actor="cli", progress=on_progress, cancel=cancel)
+                                        actor="cli", progress=on_progress, cancel=cancel,
+                                        data_root=ctx.data.root)
     except DatabaseError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 1

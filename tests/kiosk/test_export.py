@@ -241,6 +241,18 @@ def test_verify_finds_a_damaged_copy(tmp_path, recordings):
     assert any("stray.txt: not in the manifest" in p for p in problems)
 
 
+def test_usb_sticks_show_up_by_mount_point(tmp_path):
+    stick = tmp_path / "media" / "kiosk" / "MY STICK"
+    stick.mkdir(parents=True)
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"/dev/vda1 / ext4 rw 0 0\ntmpfs /tmp tmpfs rw 0 0\n"
+                      f"/dev/sdz1 {str(stick).replace(' ', chr(92) + '040')} vfat rw 0 0\n"
+                      f"/dev/sdz2 {tmp_path}/media/gone vfat rw 0 0\n")
+    targets = export.removable_targets(mounts, roots=(f"{tmp_path}/media/",))
+    assert [(t.mount_point, t.device, t.label) for t in targets] == [(stick, "/dev/sdz1", "MY STICK")]
+    assert 0 < targets[0].free_bytes <= targets[0].total_bytes
+
+
 def test_mount_table_parsing_decodes_escapes():
     rows = export.parse_mounts("/dev/sdb1 /media/kiosk/MY\\040STICK vfat rw 0 0\nproc /proc proc rw 0 0\n")
     assert rows[0] == ("/dev/sdb1", "/media/kiosk/MY STICK", "vfat")

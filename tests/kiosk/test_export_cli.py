@@ -87,6 +87,9 @@ def test_cli_export_errors_name_the_fix(three, data, tmp_path):
     assert missing.returncode == 1 and "plug in the USB stick" in missing.stderr
     unknown = run_cli(data, "export", "--to", str(tmp_path), "--session", "nope", "--json")
     assert unknown.returncode == 1 and "No session with uuid nope" in json.loads(unknown.stdout)["error"]
+    inside = run_cli(data, "export", "--to", str(data.recordings))
+    assert inside.returncode == 1 and "inside the kiosk's data folder" in inside.stderr
+    assert [p.name for p in data.recordings.iterdir() if not p.name.endswith(".webm")] == []
     bad_date = run_cli(data, "export", "--to", str(tmp_path), "--since", "24.11.2026")
     assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
     open_database(data.database)

@@ -209,3 +209,12 @@ def test_sync_page_counts(qtbot, console):
     console.show_page(console.sync)
     assert "1 failed" in console.sync.summary.text() and "1.5 kB" in console.sync.summary.text()
     assert console.sync.errors.item(0).text() == "a.webm: HTTP 503"
+
+
+def test_a_missing_recording_says_so_instead_of_playing(qtbot, console, services):
+    interview = Interview.get(Interview.code == "A1")
+    Path(interview.recordings[0].path).rename(services.ctx.data.root / "moved-away.webm")
+    console.sessions.open_session(interview.uuid)
+    detail = console.sessions.detail
+    assert "file missing" in detail.recording_choice.itemText(0)
+    assert detail.playback.error_label.isVisible() and "is missing" in detail.playback.error_label.text()
