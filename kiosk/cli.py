@@ -25,6 +25,9 @@ COMMAND_MODULES = [
     "export",
     "admin",
     "sync",
+    "sessions",
+    "stats",
+    "templates",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

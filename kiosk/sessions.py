@@ -401,6 +401,8 @@ class SessionStore:
         path = _clean(metadata.get("recording_path") or (recording.path if recording else ""))
         if not path:
             raise SessionError("the take's metadata has no recording_path; there is no file to register.")
+        path = os.path.abspath(path)
+        metadata["recording_path"] = path
         state = metadata.get("state") if metadata.get("state") in models.RECORDING_STATES else "finalized"
         if state == "recording":
             state = "failed"
