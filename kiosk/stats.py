@@ -185,7 +185,10 @@ def _dir_bytes(root: Path) -> int:
 
 
 def statistics(data: DataDir, config: Config, days: int = 14, today: dt.date | None = None) -> Statistics:
-    from kiosk.db.models import Interview
+    """The console's figures; counts, success rate, durations and failures match `kiosk stats`."""
+    from peewee import fn
+
+    from kiosk.db.models import Interview, Recording
 
     today = today or dt.date.today()
     first = today - dt.timedelta(days=days - 1)
@@ -204,8 +207,12 @@ def statistics(data: DataDir, config: Config, days: int = 14, today: dt.date | N
                 per_day[day] += 1
         if interview.status in FINISHED and interview.status != "completed":
             causes[interview.end_reason or interview.status] += 1
-        if interview.status in FINISHED and interview.recording_duration:
-            durations.append(float(interview.recording_duration))
+    # Durations as `kiosk stats` counts them: what was recorded, summed over an interview's usable files.
+    for (total_s,) in (Recording.select(fn.SUM(Recording.duration))
+                       .where(Recording.state.in_(("finalized", "recovered")))
+                       .group_by(Recording.interview).tuples()):
+        if total_s:
+            durations.append(float(total_s))
     finished = sum(status_counts[s] for s in FINISHED)
     completed = status_counts["completed"]
     usage = shutil.disk_usage(data.recordings if data.recordings.exists() else data.root)

@@ -26,10 +26,13 @@ def sessions(data, database):  # noqa: F811
                                      started_at=dt.datetime(2026, 11, day, 12, tzinfo=UTC),
                                      recording_data={"chapters": [{"label": "Q2", "start": 30.0, "end": 60.0},
                                                                   {"label": "Q1", "start": 0.0, "end": 30.0}]})
+        if n in (1, 2):       # rows only: durations come from the recordings' metadata
+            Recording.create(interview=interview, path=f"/elsewhere/{n}.webm", duration=duration,
+                             state="finalized" if n == 1 else "recovered")
         if n == 0:
             path = make_webm(data.recordings / "a.webm", seconds=0.5)
             rec = Recording.create(interview=interview, path=str(path), state="finalized",
-                                   size=path.stat().st_size, duration=0.5)
+                                   size=path.stat().st_size, duration=60.0)
             Event.create(interview=interview, recording=rec, kind="recording.started", offset_s=0.0)
             Event.create(interview=interview, recording=rec, kind="question.shown", question_index=1, offset_s=0.2)
             SyncState.create(interview=interview, recording=rec, path=str(path), status="failed", size=1000,
@@ -89,3 +92,15 @@ def test_sync_overview(sessions):
     assert overview.pending_bytes == 600
     assert overview.errors == [("a.webm", "HTTP 503 from server")]
     assert overview.last_synced_at == dt.datetime(2026, 11, 21, tzinfo=UTC)
+
+
+def test_console_figures_match_kiosk_stats(sessions, data):
+    from kiosk.sessions import SessionStore
+
+    cli = SessionStore(data).stats()
+    console = stats.statistics(data, configmod.Config())
+    assert console.total == cli["count"] and console.finished == cli["finished"]
+    assert console.success_rate == pytest.approx(cli["success_rate"])
+    assert console.failures_by_cause == cli["failures_by_cause"]
+    assert console.duration_mean_s == pytest.approx(cli["mean_duration_s"])
+    assert console.bytes_on_disk == cli["bytes_on_disk"]
