@@ -106,6 +106,9 @@ class Camera:
                 cap = cv2.VideoCapture(self.source, cv2.CAP_ANY)
             if not cap.isOpened():
                 return None, "does not open"
+            if isinstance(self.source, int):
+                # USB webcams deliver 720p/1080p at 30 fps only as MJPEG (raw YUYV manages 5-10 fps over USB 2).
+                cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
             if not self.is_file:
                 width, height = self.requested_size
                 cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)

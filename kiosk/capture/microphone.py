@@ -109,6 +109,7 @@ class Microphone:
         # Written by the PortAudio callback thread only (the watchdog reads _last_callback_at).
         self._last_callback_at = 0.0
         self._samples = 0
+        self._last_end = 0.0
         self._anchor: float | None = None
         self._adc_rel: deque[float] = deque(maxlen=ERROR_WINDOW)
         self._arrival_rel: deque[float] = deque(maxlen=ERROR_WINDOW)
@@ -143,7 +144,11 @@ class Microphone:
         now = clock()
         self._last_callback_at = now
         if status.input_overflow:
-            self.overflows += 1       # samples were lost: the error median below re-anchors the timeline
+            # Samples were lost, so the count no longer matches time: start the timeline afresh at this block.
+            self.overflows += 1
+            self._anchor = None
+            self._adc_rel.clear()
+            self._arrival_rel.clear()
         adc = time_info.inputBufferAdcTime
         measured = (adc + self._map.offset) if adc > 0 else (now - self.latency - frames / self.rate)
         base = self._samples / self.rate
@@ -151,7 +156,10 @@ class Microphone:
         self._adc_rel.append(measured - base)
         self._arrival_rel.append(now - base - frames / self.rate)
         if self._anchor is None:
-            self._anchor = min(measured - base, self._arrival_rel[-1])
+            anchor = min(measured - base, self._arrival_rel[-1])
+            if self._samples:     # after an overflow: never step back over what was already stamped
+                anchor = max(anchor, self._last_end - base)
+            self._anchor = anchor
         elif self.blocks_delivered % 10 == 0:
             # Follow the ADC times, but never so far that a block would end after it arrived.
             target = min(float(np.median(self._adc_rel)), min(self._arrival_rel))
@@ -159,6 +167,7 @@ class Microphone:
                 self._anchor = target
                 self.reanchors += 1
         expected = self._anchor + base
+        self._last_end = expected + frames / self.rate
         self._samples += frames
         self.blocks_delivered += 1
         on_block = self._on_block
@@ -236,7 +245,8 @@ class Microphone:
                 self._open_stream()
                 log.info("%s reopened; waiting for audio", self.description)
             except (sd.PortAudioError, ValueError) as exc:
-                log.info("%s not back yet: %s", self.description, exc)
+                if attempt <= 3 or attempt % 30 == 0:     # keep a long outage from flooding the log
+                    log.info("%s not back yet (attempt %d): %s", self.description, attempt, exc)
                 self._close_stream()
         self._close_stream()
         self._set_health(SourceHealth.CLOSED, self.description)
