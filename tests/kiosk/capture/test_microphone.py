@@ -156,3 +156,33 @@ def test_microphone_is_lost_when_the_sound_server_dies_and_back_when_it_returns(
     assert got.states() == [SourceHealth.OK, SourceHealth.LOST, SourceHealth.OK, SourceHealth.CLOSED]
     starts = [b.t for _, b in got.blocks]
     assert all(b > a for a, b in zip(starts, starts[1:]))
+
+
+def test_a_slow_consumer_delays_blocks_but_not_their_stamps(pulse):
+    """A consumer that holds the callback for 0.3 s: the backlog arrives late, its stamps stay on the sample timeline."""
+    mic = Microphone(None, 48000, 1)
+    got = Collector()
+    stalled = threading.Event()
+
+    def on_block(block):
+        got.on_block(block)
+        if len(got.blocks) == 150 and not stalled.is_set():
+            stalled.set()
+            time.sleep(0.3)
+
+    mic.start(on_block, got.on_health)
+    try:
+        got.wait_health(SourceHealth.OK, 10)
+        assert got.wait_blocks(350, 10)
+    finally:
+        mic.stop()
+    assert got.states() == [SourceHealth.OK, SourceHealth.CLOSED]     # 0.3 s is under the 0.5 s loss limit
+    assert mic.overflows == 0
+    blocks = [b for _, b in got.blocks]
+    steps = np.diff([b.t for b in blocks[100:350]])
+    # One continuous timeline: every step is one block, but for at most one small re-anchor (slow clock drift).
+    off = np.abs(steps - 480 / 48000)
+    assert (off > 1e-6).sum() <= 1 and off.max() < 0.005, (steps.min(), steps.max())
+    delays = [a - b.t for a, b in got.blocks[150:350]]
+    assert max(delays) > 0.25                   # the backlog did arrive late ...
+    assert min(delays[-50:]) < 0.05             # ... and the delay went back to normal
