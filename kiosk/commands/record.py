@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 import threading
@@ -137,6 +138,12 @@ def run(args, ctx) -> int:
         recorder.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    try:  # best-effort: the take is safe on disk; a database problem must not fail or lose it
+        from kiosk.sessions import SessionStore
+        SessionStore.open(ctx.data, ctx.config).register_cli_take(result.metadata)
+    except Exception as exc:
+        logging.getLogger("kiosk.record").error("the take is kept, but it could not be registered as a session "
+                                                "(template 'cli'): %s", exc)
     say(result.metadata)
     if not args.json:
         m = result.metadata

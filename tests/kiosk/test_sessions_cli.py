@@ -126,3 +126,38 @@ def test_a_database_from_a_newer_kiosk_is_refused_by_the_commands(cli, data_dir)
         code, _, err = cli(*argv)
         assert code == 1 and "newer kiosk (schema version 999" in err and "Fix:" in err
     assert data.database.read_bytes() == before
+
+
+def _kiosk_record(data_dir, *extra):
+    import os
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(data_dir), "record", "--duration", "1",
+                           "--camera", "demo", "--mic", "demo", "--size", "160x120", "--fps", "15",
+                           "--profile", "webm-vp8-opus", "--json", *extra], cwd=root, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
+
+
+def test_kiosk_record_registers_its_take_as_a_cli_session(cli, data_dir):
+    proc = _kiosk_record(data_dir)
+    assert proc.returncode == 0, proc.stderr
+    metadata = json.loads(proc.stdout.strip().splitlines()[-1])
+    code, out, _ = cli("sessions", "list", "--json")
+    (session,) = json.loads(out)
+    assert (session["template"], session["status"], session["uuid"]) == ("cli", "completed",
+                                                                       metadata["interview_uuid"])
+    (recording,) = session["recordings"]
+    assert recording["path"] == metadata["recording_path"] and recording["sha256"] == metadata["sha256"]
+    assert recording["duration"] == pytest.approx(metadata["duration"])
+
+
+def test_kiosk_record_keeps_the_take_when_the_database_cannot_be_used(data_dir):
+    data = DataDir(Path(data_dir)).ensure()
+    data.database.write_bytes(b"this is not a database" * 100)
+    proc = _kiosk_record(data_dir)
+    assert proc.returncode == 0, proc.stderr
+    metadata = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert metadata["state"] == "finalized" and Path(metadata["recording_path"]).exists()
+    assert "could not be registered as a session" in proc.stderr and "not an SQLite database" in proc.stderr
+    assert data.database.read_bytes() == b"this is not a database" * 100
