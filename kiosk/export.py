@@ -590,11 +590,10 @@ def sync_summary(interview) -> str:
     """One word for the list and the CSV: synced, failed, uploading, pending, or "" when sync never saw it."""
     from kiosk.db.models import SyncState
 
-    statuses = {s.status for s in SyncState.select(SyncState.status).where(SyncState.interview == interview)}
-    for word in ("failed", "blocked", "uploading", "pending"):
-        if word in statuses:
-            return word
-    return "synced" if statuses else ""
+    from kiosk.stats import summarize_sync
+
+    return summarize_sync({s.status for s in SyncState.select(SyncState.status)
+                           .where(SyncState.interview == interview)})
 
 
 def interview_files(interview) -> list[Path]:

@@ -6,6 +6,7 @@ All functions read the open database (kiosk.db); the UI only formats what they r
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import shutil
 import statistics as pystats
@@ -37,11 +38,12 @@ class SessionRow:
     def matches(self, search: str) -> bool:
         """Case- and accent-tolerant match on candidate, code, uuid, status and the local date."""
         words = fold(search).split()
-        if not words:
-            return True
+        return all(w in self._haystack for w in words)
+
+    @functools.cached_property
+    def _haystack(self) -> str:
         day = self.started_at.astimezone().strftime("%Y-%m-%d") if self.started_at else ""
-        hay = fold(" ".join((self.candidate, self.code, self.uuid, self.status, self.sync_state, day)))
-        return all(w in hay for w in words)
+        return fold(" ".join((self.candidate, self.code, self.uuid, self.status, self.sync_state, day)))
 
 
 def fold(text: str) -> str:
@@ -85,7 +87,7 @@ class SessionDetail:
     chapters: list[Chapter]
 
 
-def _row(interview, recordings: list | None = None) -> SessionRow:
+def _row(interview, recordings: list | None = None, sync_state: str | None = None) -> SessionRow:
     from kiosk.export import sync_summary
 
     recs = recordings if recordings is not None else list(interview.recordings)
@@ -96,19 +98,31 @@ def _row(interview, recordings: list | None = None) -> SessionRow:
         duration = sum(r.duration or 0.0 for r in live) or None
     return SessionRow(interview.uuid, interview.code, interview.candidate_name,
                       interview.started_at or interview.created_at, duration, interview.status,
-                      sync_summary(interview), interview.exported_at, len(live), size)
+                      sync_summary(interview) if sync_state is None else sync_state, interview.exported_at,
+                      len(live), size)
 
 
 def list_sessions(search: str = "") -> list[SessionRow]:
     """Every interview, newest first, filtered by `search` (all words must match)."""
-    from kiosk.db.models import Interview, Recording
+    from kiosk.db.models import Interview, Recording, SyncState
 
     interviews = list(Interview.select().order_by(Interview.created_at.desc(), Interview.id.desc()))
     by_interview: dict[int, list] = {}
     for rec in Recording.select():
         by_interview.setdefault(rec.interview_id, []).append(rec)
-    rows = [_row(i, by_interview.get(i.id, [])) for i in interviews]
+    statuses: dict[int, set[str]] = {}
+    for interview_id, status in SyncState.select(SyncState.interview, SyncState.status).tuples():
+        statuses.setdefault(interview_id, set()).add(status)
+    rows = [_row(i, by_interview.get(i.id, []), summarize_sync(statuses.get(i.id, set()))) for i in interviews]
     return [r for r in rows if r.matches(search)]
+
+
+def summarize_sync(statuses: set[str]) -> str:
+    """One word for a session's files: the worst state wins; "" when sync never saw it."""
+    for word in ("failed", "blocked", "uploading", "pending"):
+        if word in statuses:
+            return word
+    return "synced" if statuses else ""
 
 
 def chapters_of(recording_data: Any) -> list[Chapter]:
