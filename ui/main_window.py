@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
 import traceback
 from pathlib import Path
@@ -141,6 +143,8 @@ class KioskWindow(QWidget):
         if not bool(config["ui.show_cursor"]) and kiosk_mode:
             self.setCursor(Qt.CursorShape.BlankCursor)
         self._allow_close = not kiosk_mode
+        self._ui_map_path = Path(os.environ["KIOSK_UI_MAP"]) if os.environ.get("KIOSK_UI_MAP") else None
+        self._ui_map_text = ""
         self._clip_path: Path | None = None
         self._player = None
         self._show(self.flow.snapshot())
@@ -209,6 +213,26 @@ class KioskWindow(QWidget):
             screen.update_from(self.flow.snapshot(), self.clock())
         if isinstance(screen, MediaScreen):
             screen.refresh_devices()
+        if self._ui_map_path is not None:
+            self._write_ui_map()
+
+    def _write_ui_map(self) -> None:
+        """For automation (the e2e test drives the app with xdotool): the state on screen and where each visible
+        button is, in screen pixels. Only when KIOSK_UI_MAP names a file."""
+        from PySide6.QtWidgets import QPushButton
+        page = self.stack.currentWidget()
+        buttons = {}
+        for button in page.findChildren(QPushButton):
+            if button.isVisible() and button.isEnabled() and button.objectName():
+                top_left = button.mapToGlobal(QPoint(0, 0))
+                buttons[button.objectName()] = [top_left.x(), top_left.y(), button.width(), button.height()]
+        state = "admin" if self.admin_widget is not None else self.flow.state.value
+        text = json.dumps({"state": state, "buttons": buttons}, sort_keys=True)
+        if text != self._ui_map_text:
+            tmp = self._ui_map_path.with_suffix(".tmp")
+            tmp.write_text(text)
+            os.replace(tmp, self._ui_map_path)
+            self._ui_map_text = text
 
     def _show(self, snapshot: Snapshot) -> None:
         screen = self.screens[snapshot.state]
