@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.harness.camera",
     "tests.harness.tus",
     "tests.harness.tiny_fs",
+    "tests.harness.xvfb",
 ]
 
 _pulse = None
