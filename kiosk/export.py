@@ -173,8 +173,16 @@ def _inside(root: Path, path: Path) -> Path:
     return path
 
 
+SESSION_FOLDER_BYTES = 64    # keeps bag paths under Windows' 260 characters when the bag is copied on
+
+
 def session_folder(session: ExportSession) -> str:
-    return safe_component(f"{session.label}_{session.uuid[:8]}" if session.label else session.uuid)
+    """`<date>_<code>_<candidate>_<uuid8>`; a long name is shortened, the uuid part always stays."""
+    tail = safe_component(session.uuid[:8]) if session.uuid else "session"
+    if not session.label:
+        return tail
+    head = safe_component(session.label, max_bytes=SESSION_FOLDER_BYTES - len(tail.encode()) - 1)
+    return f"{head}_{tail}"
 
 
 # --------------------------------------------------------------------------------------------------------- space
@@ -293,9 +301,43 @@ def _write_file(dest: Path, chunks: Iterable[bytes], meter: _Meter | None) -> tu
 
 
 def _read_chunks(path: Path) -> Iterable[bytes]:
-    with open(path, "rb") as src:
-        while chunk := src.read(CHUNK):
-            yield chunk
+    try:
+        with open(path, "rb") as src:
+            while chunk := src.read(CHUNK):
+                yield chunk
+    except OSError as exc:
+        # The kiosk's own disk, not the target: say so.
+        raise ExportError(f"Reading the recording {path} failed ({exc.strerror or exc}). Fix: check the kiosk's "
+                          f"disk (kiosk doctor); leave this session out to export the others.") from None
+
+
+FAT_TYPES = ("vfat", "msdos", "fat")
+FAT_MAX_FILE = 4 * 1024 ** 3 - 1
+
+
+def filesystem_type(path: Path, mounts_file: Path = Path("/proc/mounts")) -> str:
+    """The type of the file system holding `path` (longest matching mount point), "" if unknown."""
+    try:
+        mounts = parse_mounts(mounts_file.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return ""
+    real = os.path.realpath(path)
+    best, fstype = -1, ""
+    for _device, mount_point, kind in mounts:
+        if (real == mount_point or real.startswith(mount_point.rstrip("/") + "/")) and len(mount_point) > best:
+            best, fstype = len(mount_point), kind
+    return fstype
+
+
+def fat_limit_problem(fstype: str, sizes: Iterable[int]) -> str | None:
+    """FAT32 cannot hold a file of 4 GiB or more: say so before copying instead of failing half-way."""
+    if fstype not in FAT_TYPES:
+        return None
+    biggest = max(sizes, default=0)
+    if biggest <= FAT_MAX_FILE:
+        return None
+    return (f"The stick is formatted FAT32, which cannot hold files of 4 GB or more, and a recording is "
+            f"{biggest / 1e9:.1f} GB. Fix: format the stick as exFAT (or NTFS) and export again.")
 
 
 def _hash_file(path: Path, meter: _Meter | None) -> tuple[str, int]:
@@ -407,6 +449,9 @@ def export_bag(sessions: Sequence[ExportSession], target: Path, *, progress: Pro
     payload_total = sum(size for _, _, files in plan for _, _, size in files)
     json_estimate = sum(len(json.dumps(s.document, ensure_ascii=False, default=str)) * 2 + 4096 for s in sessions)
 
+    problem = fat_limit_problem(filesystem_type(target), (size for _, _, files in plan for _, _, size in files))
+    if problem:
+        raise ExportError(problem)
     free, block = free_bytes(target)
     needed = required_bytes([size for _, _, files in plan for _, _, size in files], block,
                             json_estimate + 200 * len(sessions) + 64 * 1024)

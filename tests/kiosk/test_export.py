@@ -253,6 +253,39 @@ def test_usb_sticks_show_up_by_mount_point(tmp_path):
     assert 0 < targets[0].free_bytes <= targets[0].total_bytes
 
 
+def test_fat32_stick_refuses_a_4_gb_recording_up_front(tmp_path):
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"/dev/vda1 / ext4 rw 0 0\n/dev/sdz1 {tmp_path}/stick vfat rw 0 0\n")
+    assert export.filesystem_type(tmp_path / "stick" / "sub", mounts) == "vfat"
+    assert export.filesystem_type(tmp_path / "stickX", mounts) == "ext4"        # a prefix is not a parent
+    assert export.fat_limit_problem("vfat", [1000, export.FAT_MAX_FILE]) is None
+    assert "exFAT" in export.fat_limit_problem("vfat", [export.FAT_MAX_FILE + 1])
+    assert export.fat_limit_problem("exfat", [10 * 1024 ** 3]) is None
+
+
+def test_long_names_keep_the_uuid_and_a_short_folder(tmp_path, recordings):
+    target = tmp_path / "usb"
+    target.mkdir()
+    sessions = [_session(tmp_path, f"abcdef0{i}-aaaa-4bbb-8ccc-000000000000", "Ü" * 200, [("q.webm", recordings[0])])
+                for i in range(2)]
+    result = export_bag(sessions, target)
+    folders = sorted(p.name for p in (result.path / "data" / "sessions").iterdir())
+    assert [f[-9:] for f in folders] == ["_abcdef00", "_abcdef01"]
+    assert all(len(f.encode()) <= export.SESSION_FOLDER_BYTES for f in folders)
+
+
+def test_a_source_that_cannot_be_read_is_named(tmp_path, recordings):
+    target = tmp_path / "usb"
+    target.mkdir()
+    unreadable = tmp_path / "dir.webm"
+    unreadable.mkdir()                       # stat works, reading fails (EISDIR), as a failing disk would
+    session = _session(tmp_path, "99999999-aaaa-4bbb-8ccc-000000000009", "F",
+                       [("a.webm", recordings[0]), ("b.webm", unreadable)])
+    with pytest.raises(ExportError, match=r"Reading the recording .*dir.webm failed"):
+        export_bag([session], target)
+    assert os.listdir(target) == []
+
+
 def test_mount_table_parsing_decodes_escapes():
     rows = export.parse_mounts("/dev/sdb1 /media/kiosk/MY\\040STICK vfat rw 0 0\nproc /proc proc rw 0 0\n")
     assert rows[0] == ("/dev/sdb1", "/media/kiosk/MY STICK", "vfat")
