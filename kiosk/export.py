@@ -405,7 +405,8 @@ def clean_stale_partials(target: Path) -> list[Path]:
 def _final_name(target: Path, now: dt.datetime) -> str:
     base = BAG_PREFIX + now.strftime("%Y%m%dT%H%M%S")
     name, n = base, 1
-    while (target / name).exists() or (target / name).is_symlink():
+    while (target / name).exists() or (target / name).is_symlink() or \
+            (target / f".{name}-pid{os.getpid()}.partial").exists():
         n += 1
         name = f"{base}-{n}"
     return name
