@@ -15,6 +15,7 @@ import logging
 import signal
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 from kiosk.media import naming, profiles
@@ -89,6 +90,8 @@ def run(args, ctx) -> int:
         tell("kiosk record: nothing to record (no camera for this profile and --mic none). "
              "Fix: give --mic or a video profile with --camera.")
         return 2
+    # One uuid for the file name, the metadata and the session (two random ones would not match).
+    args.uuid = args.uuid or str(uuid.uuid4())
     out = Path(args.out) if args.out else naming.recording_path(ctx.data, args.uuid, settings.profile)
 
     recorder = Recorder(video, audio, settings)

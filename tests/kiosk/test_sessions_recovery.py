@@ -188,3 +188,30 @@ def test_owner_alive():
     import datetime as dt
     long_ago = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
     assert not owner_alive(1, None, boot_id(), since=long_ago)          # pid reused by a later process
+
+
+def test_killed_kiosk_record_is_adopted_and_recovered_at_the_next_start(data):
+    """`kiosk record` registers its take only after finalize; killed mid-take, the file is found and adopted."""
+    process = subprocess.Popen([sys.executable, "-m", "kiosk", "--data-dir", str(data.root), "record", "--camera",
+                                "demo", "--mic", "demo", "--size", "160x120", "--fps", "15", "--profile",
+                                "webm-vp8-opus", "--json"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    started = json.loads(process.stdout.readline())
+    assert started["event"] == "started"
+    time.sleep(2.0)
+    _kill(process)
+    media = Path(started["path"])
+    assert media.with_name(media.name + ".recording").exists()
+
+    store = SessionStore.open(data)
+    report = store.recover_at_start()
+    (adopted,) = report.adopted
+    assert adopted["path"] == str(media)
+    interview = Interview.get(Interview.uuid == adopted["uuid"])
+    assert (interview.status, interview.end_reason) == ("recovered", "adopted")
+    assert interview.uuid in media.name                               # the uuid the recorder put in the name
+    recording = interview.recordings.get()
+    frames, _, duration = decode(recording.path)
+    assert recording.state == "recovered" and frames > 10 and duration > 1.0
+    assert recording.duration == pytest.approx(duration, abs=0.2)
+    close_database()
