@@ -68,3 +68,30 @@ def test_sync_refuses_a_token_over_plain_http_and_never_prints_it(data):  # noqa
     assert "tok-abcdef-123456" not in proc.stdout + proc.stderr
     proc = run_cli(data, "--once")
     assert proc.returncode == 2 and "sync.server_url" in proc.stderr
+
+
+def test_sync_without_once_drains_the_queue_until_stopped(data, tus_server):  # noqa: F811
+    import signal
+    import time
+
+    from kiosk.sync.worker import enqueue_interview
+
+    enqueue_interview(make_interview(data, media="bin", size=20 * 1024), data)
+    close_database()
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--data-dir", str(data.root), "sync", "--json",
+                             "--server", tus_server.url], stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        lines = []
+        deadline = time.monotonic() + 60
+        while len(lines) < 2 and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if line:
+                lines.append(json.loads(line))
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert [(e["event"], e["status"]) for e in lines] == [("sync.item", "synced")] * 2
+    assert sorted(u.metadata["kind"] for u in tus_server.uploads()) == ["metadata", "recording"]
