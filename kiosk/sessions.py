@@ -526,10 +526,35 @@ class SessionStore:
 
     def describe(self, interview: Interview, with_events: bool = True) -> dict:
         """Everything about one interview as plain JSON types (for `sessions show --json` and the admin UI)."""
+        return self.describe_many([interview], with_events)[0]
+
+    def describe_many(self, interviews: list[Interview], with_events: bool = False) -> list[dict]:
+        """describe() for many interviews with three queries in all (not three per interview)."""
+        ids = [i.id for i in interviews]
+        recordings: dict[int, list[Recording]] = {i: [] for i in ids}
+        syncs: dict[int, list[SyncState]] = {}
+        events: dict[int, list[Event]] = {i: [] for i in ids}
+        for chunk in range(0, len(ids), 500):                       # SQLite's bound-variable limit
+            part = ids[chunk:chunk + 500]
+            for r in Recording.select().where(Recording.interview.in_(part)).order_by(Recording.id):
+                recordings[r.interview_id].append(r)
+                syncs[r.id] = []
+            for s in SyncState.select().where(SyncState.interview.in_(part) | SyncState.recording.in_(
+                    Recording.select(Recording.id).where(Recording.interview.in_(part)))):
+                if s.recording_id in syncs:
+                    syncs[s.recording_id].append(s)
+            if with_events:
+                for e in Event.select().where(Event.interview.in_(part)).order_by(Event.time, Event.id):
+                    events[e.interview_id].append(e)
+        return [self._describe(i, recordings[i.id], syncs, events[i.id] if with_events else None)
+                for i in interviews]
+
+    def _describe(self, interview: Interview, recording_rows: list[Recording], syncs: dict[int, list[SyncState]],
+                  event_rows: list[Event] | None) -> dict:
         def iso(value):
             return value.isoformat() if value else None
         recordings = []
-        for r in interview.recordings.order_by(Recording.id):
+        for r in recording_rows:
             recordings.append({
                 "path": r.path, "state": r.state, "profile": r.profile, "container": r.container,
                 "video_codec": r.video_codec, "audio_codec": r.audio_codec, "width": r.width, "height": r.height,
@@ -538,7 +563,7 @@ class SessionStore:
                 "started_at": iso(r.started_at), "ended_at": iso(r.ended_at), "deleted_at": iso(r.deleted_at),
                 "exists": self._file_exists(r.path),
                 "sync": [{"kind": s.kind, "status": s.status, "offset": s.offset, "size": s.size,
-                          "last_error": s.last_error, "synced_at": iso(s.synced_at)} for s in r.sync_states],
+                          "last_error": s.last_error, "synced_at": iso(s.synced_at)} for s in syncs.get(r.id, [])],
             })
         out = {
             "uuid": interview.uuid, "code": interview.code, "candidate_name": interview.candidate_name,
@@ -553,10 +578,9 @@ class SessionStore:
             "exported_at": iso(interview.exported_at), "purged_at": iso(interview.purged_at),
             "recordings": recordings,
         }
-        if with_events:
+        if event_rows is not None:
             out["events"] = [{"time": iso(e.time), "offset_s": e.offset_s, "kind": e.kind,
-                              "question_index": e.question_index, "detail": e.detail}
-                             for e in interview.events.order_by(Event.time, Event.id)]
+                              "question_index": e.question_index, "detail": e.detail} for e in event_rows]
         return out
 
     @staticmethod

@@ -85,7 +85,7 @@ def _list(args, ctx) -> int:
         return EXIT_FAILED
     interviews = store.list_interviews(args.status)
     if args.json:
-        print(json.dumps([store.describe(i, with_events=False) for i in interviews], ensure_ascii=False))
+        print(json.dumps(store.describe_many(interviews), ensure_ascii=False))
         return EXIT_OK
     if not interviews:
         print("no interviews yet")
