@@ -559,7 +559,14 @@ class FlowRunner:
     def _finish(self, outcome: str) -> None:
         session = self.session
         self.session, self.path = None, None
-        future = self.recorder.stop_take()
+        try:
+            future = self.recorder.stop_take()
+        except Exception as exc:
+            # No take to finish (e.g. the encoder never opened): still close the session, saying why.
+            log.exception("stopping the take failed")
+            self.sessions.finish(session, "failed", None, f"stop failed: {exc}")
+            self.post("save_failed", error=str(exc))
+            return
         self.pending = future
 
         def done(f: concurrent.futures.Future) -> None:
@@ -583,3 +590,36 @@ class FlowRunner:
                 self.post("save_failed", error=repr(exc))
 
         future.add_done_callback(done)
+
+
+class StoreSessions:
+    """SessionsPort over kiosk.sessions.SessionStore, plus what the kiosk knows on top: the consent the candidate gave
+    on the consent screen (recorded when the session begins, i.e. when they press "I agree") and the flow's own notes
+    in the interview's event log (answers started, retakes)."""
+
+    def __init__(self, store: Any, profile: str) -> None:
+        self.store = store
+        self.profile = profile
+
+    def find_plan(self, code: str) -> InterviewPlan | None:
+        return self.store.find_plan(code)
+
+    def walk_in_plan(self) -> InterviewPlan | None:
+        return self.store.walk_in_plan()
+
+    def begin(self, plan: InterviewPlan) -> tuple[Any, Path]:
+        interview, path = self.store.begin(plan, self.profile)
+        template = self.store.get_template(interview.template)
+        self.store.record_consent(interview, template.consent_version if template is not None else "")
+        log.info("session %s begun: %s", interview.uuid, path.name)
+        return interview, path
+
+    def finish(self, session: Any, outcome: str, metadata: dict | None, error: str | None) -> None:
+        if session is None:
+            return
+        interview = self.store.finish(session, outcome, metadata, error)
+        log.info("session %s finished: %s (%s)", interview.uuid, interview.status, interview.end_reason)
+
+    def note(self, session: Any, kind: str, **detail: Any) -> None:
+        if session is not None:
+            self.store.log_event(session, kind, **detail)

@@ -69,7 +69,7 @@ def build_services(args, ctx):
 
 def flow_sessions(store, profile: str):
     """The flow's view of the session store (kiosk.flow.SessionsPort)."""
-    from ui.sessions_port import StoreSessions
+    from kiosk.flow import StoreSessions
     return StoreSessions(store, profile)
 
 
