@@ -10,7 +10,7 @@ import threading
 
 from kiosk.db.database import DatabaseError, close_database, open_database
 from kiosk.sync import tus
-from kiosk.sync.worker import ItemReport, SyncWorker, enqueue_interview
+from kiosk.sync.worker import ItemReport, SyncBusy, SyncWorker, enqueue_interview
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -75,6 +75,9 @@ def _run(args, ctx) -> int:
 def _once(worker: SyncWorker, args) -> int:
     try:
         reports = worker.run_once()
+    except SyncBusy as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     finally:
         worker.stop()
     left = worker.queue()

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import logging
 import mimetypes
@@ -95,6 +96,46 @@ def enqueue_interview(interview: Interview, data: DataDir) -> list[SyncState]:
     return rows
 
 
+class SyncBusy(RuntimeError):
+    """Another process (the app or a `kiosk sync`) is already uploading from this data dir."""
+
+
+class _DataDirLock:
+    """One uploader per data dir across processes (flock: released by the kernel when the holder dies), so two
+    processes never create the same upload twice."""
+
+    def __init__(self, data: DataDir) -> None:
+        self.path = sync_dir(data) / "uploader.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        if self._fd is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return True
+
+    def holder(self) -> str:
+        try:
+            return self.path.read_text().strip() or "?"
+        except OSError:
+            return "?"
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
 @dataclass
 class ItemReport:
     """The outcome of one attempt at one row, as the CLI prints it."""
@@ -170,6 +211,7 @@ class SyncWorker:
         self._client = tus.TusClient(self.server_url, token=config["sync.token"], ca_bundle=config["sync.ca_bundle"],
                                      chunk_size=int(config["sync.chunk_mb"] * 1024 * 1024), throttle=self.throttle,
                                      verify=config["sync.verify"], timeout=timeout)
+        self._lock_file = _DataDirLock(data)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -193,6 +235,7 @@ class SyncWorker:
             self._thread.join(timeout)
             self._thread = None
         self._client.close()
+        self._lock_file.release()
 
     def sync_now(self, retry_stopped: bool = False) -> None:
         """The console's button: everything waiting for its backoff is due now (and blocked/failed rows too)."""
@@ -227,6 +270,14 @@ class SyncWorker:
     def _run(self) -> None:
         db.connect(reuse_if_open=True)
         try:
+            waiting_logged = False
+            while not self._lock_file.acquire():
+                if not waiting_logged:
+                    log.info("another uploader (pid %s) works on this data dir; waiting for it to finish",
+                             self._lock_file.holder())
+                    waiting_logged = True
+                if self._stop.wait(self.poll_s):
+                    return
             self._recover_interrupted()
             while not self._stop.is_set():
                 if self.busy:
@@ -244,7 +295,7 @@ class SyncWorker:
             db.close()
 
     def _recover_interrupted(self) -> None:
-        """A row left 'uploading' by a crash or power cut resumes like any pending one."""
+        """A row left 'uploading' by a crash or power cut resumes like any pending one (safe: we hold the lock)."""
         n = SyncState.update(status="pending").where(SyncState.status == "uploading").execute()
         if n:
             log.info("%d upload(s) interrupted last time will resume", n)
@@ -269,7 +320,13 @@ class SyncWorker:
         return max(0.05, min(self.poll_s, wait))
 
     def run_once(self, ignore_schedule: bool = True) -> list[ItemReport]:
-        """Try every pending row once, now, in this thread (for `kiosk sync --once`); returns one report each."""
+        """Try every pending row once, now, in this thread (for `kiosk sync --once`); returns one report each.
+
+        Raises SyncBusy when another process is uploading from this data dir.
+        """
+        if not self._lock_file.acquire():
+            raise SyncBusy(f"another uploader (pid {self._lock_file.holder()}) is already syncing this kiosk's "
+                           f"data. Fix: wait for it to finish, or use the admin console's 'sync now'.")
         self._recover_interrupted()
         reports = []
         seen: set[int] = set()

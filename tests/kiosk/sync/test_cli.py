@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kiosk.db.database import close_database, open_database
 from kiosk.db.models import SyncState
-from tests.kiosk.sync.test_worker import data, make_interview  # noqa: F401  (fixture and helper)
+from tests.kiosk.sync.test_worker import data, make_interview, sync_config  # noqa: F401  (fixture and helpers)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -95,3 +95,20 @@ def test_sync_without_once_drains_the_queue_until_stopped(data, tus_server):  # 
             proc.kill()
     assert [(e["event"], e["status"]) for e in lines] == [("sync.item", "synced")] * 2
     assert sorted(u.metadata["kind"] for u in tus_server.uploads()) == ["metadata", "recording"]
+
+
+def test_a_second_uploader_on_the_same_data_dir_is_refused(data, tus_server):  # noqa: F811
+    from kiosk.sync.worker import SyncWorker
+
+    make_interview(data, media="bin", size=10 * 1024)
+    app_worker = SyncWorker(sync_config(tus_server.url), data)
+    assert app_worker.run_once() == []          # holds the uploader lock until stopped, like the running app
+    close_database()
+    try:
+        proc = run_cli(data, "--once", "--queue-all", "--server", tus_server.url)
+        assert proc.returncode == 1 and "another uploader" in proc.stderr and f"pid {os.getpid()}" in proc.stderr
+    finally:
+        app_worker.stop()
+    proc = run_cli(data, "--once", "--server", tus_server.url)
+    assert proc.returncode == 0 and proc.stdout.count("synced   ") == 2, proc.stdout + proc.stderr
+
