@@ -250,10 +250,16 @@ class SessionStore:
         return list(models.InterviewTemplate.select().order_by(models.InterviewTemplate.name))
 
     def get_template(self, name: str) -> templatesmod.InterviewTemplate | None:
+        """An imported template by name; else the bundled sample of that name (walk-ins before any import)."""
         row = models.InterviewTemplate.get_or_none(models.InterviewTemplate.name == name)
         if row is None:
-            return None
+            return next((t for t in self._bundled() if t.name == name), None)
         return templatesmod.from_dict(row.body, f"database template {name!r}")
+
+    def _bundled(self) -> list[templatesmod.InterviewTemplate]:
+        if not hasattr(self, "_bundled_cache"):
+            self._bundled_cache = [templatesmod.load(p) for p in templatesmod.sample_paths()]
+        return self._bundled_cache
 
     def default_template_name(self) -> str | None:
         return models.get_setting(DEFAULT_TEMPLATE_KEY)
@@ -275,8 +281,11 @@ class SessionStore:
             if first is not None:
                 template = self.get_template(first.name)
         if template is None:
-            samples = [p for p in templatesmod.sample_paths() if p.suffix == ".toml"]
-            template = templatesmod.load(samples[0])
+            bundled = self._bundled()
+            if not bundled:
+                raise SessionError("no interview template is available. Fix: kiosk templates import FILE "
+                                   "(the bundled samples are missing from resources/templates).")
+            template = next((t for t in bundled if t.name == "general"), bundled[0])
         return template
 
     # ------------------------------------------------------------------ scheduling and the flow's port

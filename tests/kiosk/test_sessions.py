@@ -42,6 +42,10 @@ def test_templates_import_list_default_and_audit(store):
 def test_without_templates_walk_ins_use_the_bundled_sample(store):
     plan = store.walk_in_plan()
     assert plan.questions and plan.ref == WalkIn("general")
+    bundled = store.get_template("general")
+    assert bundled is not None and bundled.consent_version == "2026-01"
+    interview, _ = store.begin(plan)
+    assert (interview.template, interview.template_sha256) == ("general", bundled.sha256)
 
 
 def test_scheduled_interview_by_code_runs_a_real_take(store, data):
