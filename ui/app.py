@@ -25,33 +25,42 @@ def display_problem(environ=os.environ, platform: str = sys.platform) -> str | N
 
 def build_services(args, ctx):
     """Database, session store, devices and recorder; demo devices stand in for missing ones (with a badge)."""
+    from PySide6.QtCore import QCoreApplication
+
     from kiosk.capture.demo import DemoCamera, DemoMicrophone
     from kiosk.capture.sources import open_camera, open_microphone
+    from kiosk.db import db
     from kiosk.events import EventBus
     from kiosk.recorder import Recorder, RecorderSettings
+    from kiosk.sessions import SessionStore
     from ui.services import AppServices
 
     config = ctx.config
     bus = EventBus()
     settings = RecorderSettings.from_config(config)
-    badge = ""
+    translate = QCoreApplication.translate
+    missing_camera = missing_mic = False
     if args.demo:
         video, audio = DemoCamera(settings.size, settings.fps), DemoMicrophone(settings.audio_rate, settings.channels)
-        badge = "DEMO camera and microphone"
     else:
         video = open_camera(config["camera.spec"], settings.size, settings.fps, config["camera.open_timeout_s"],
                             config["camera.read_timeout_s"])
         audio = open_microphone(config["mic.spec"], settings.audio_rate, settings.channels)
-        missing = []
-        if isinstance(video, DemoCamera):
-            missing.append("camera")
+        missing_camera = isinstance(video, DemoCamera)
         if config["mic.spec"] == "default" and not _any_input_device():
             log.info("no microphone found: using the demo microphone")
             audio = DemoMicrophone(settings.audio_rate, settings.channels)
-            missing.append("microphone")
-        if missing:
-            badge = "DEMO " + " and ".join(missing) + " (none found)"
-    from kiosk.sessions import SessionStore
+            missing_mic = True
+    if args.demo:
+        badge = translate("KioskApp", "DEMO camera and microphone")
+    elif missing_camera and missing_mic:
+        badge = translate("KioskApp", "DEMO camera and microphone (none found)")
+    elif missing_camera:
+        badge = translate("KioskApp", "DEMO camera (no camera found)")
+    elif missing_mic:
+        badge = translate("KioskApp", "DEMO microphone (no microphone found)")
+    else:
+        badge = ""
     store = SessionStore.open(ctx.data, config)
     report = store.recover_at_start()     # cut-off takes of a crash are repaired before anything records
     log.info("start-up recovery: %s", report.to_json())
@@ -61,7 +70,6 @@ def build_services(args, ctx):
     except ImportError:            # the admin console is optional for interviews
         auth = None
     sessions = flow_sessions(store, settings.profile)
-    from kiosk.db import db
     recorder = Recorder(video, audio, settings, bus)
     return AppServices(ctx=ctx, bus=bus, store=store, db=db, recorder=recorder, sessions=sessions, auth=auth,
                        demo_badge=badge)

@@ -70,7 +70,7 @@
     <message>
         <location filename="../../ui/screens/simple.py" line="46"/>
         <source>I agree, let&apos;s start</source>
-        <translation>Ich stimme zu, los geht's</translation>
+        <translation>Ich stimme zu, los geht&apos;s</translation>
     </message>
 </context>
 <context>
@@ -179,53 +179,76 @@
     </message>
 </context>
 <context>
+    <name>KioskApp</name>
+    <message>
+        <location filename="../../ui/app.py" line="55"/>
+        <source>DEMO camera and microphone</source>
+        <translation>DEMO-Kamera und -Mikrofon</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="57"/>
+        <source>DEMO camera and microphone (none found)</source>
+        <translation>DEMO-Kamera und -Mikrofon (keine gefunden)</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="59"/>
+        <source>DEMO camera (no camera found)</source>
+        <translation>DEMO-Kamera (keine Kamera gefunden)</translation>
+    </message>
+    <message>
+        <location filename="../../ui/app.py" line="61"/>
+        <source>DEMO microphone (no microphone found)</source>
+        <translation>DEMO-Mikrofon (kein Mikrofon gefunden)</translation>
+    </message>
+</context>
+<context>
     <name>KioskWindow</name>
     <message>
-        <location filename="../../ui/main_window.py" line="66"/>
+        <location filename="../../ui/main_window.py" line="68"/>
         <source>Interview kiosk</source>
         <translation>Interview-Kiosk</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="247"/>
+        <location filename="../../ui/main_window.py" line="271"/>
         <source>The camera has stopped. We keep recording your voice; please wait or ask for help.</source>
         <translation>Die Kamera ist ausgefallen. Ihre Stimme wird weiter aufgenommen; bitte warten Sie oder fragen Sie nach Hilfe.</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="249"/>
+        <location filename="../../ui/main_window.py" line="273"/>
         <source>The microphone has stopped. Please ask a member of staff for help.</source>
         <translation>Das Mikrofon ist ausgefallen. Bitte fragen Sie das Personal um Hilfe.</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="250"/>
+        <location filename="../../ui/main_window.py" line="274"/>
         <source>The kiosk is running out of space. Your recording so far has been saved.</source>
         <translation>Der Speicher des Kiosks ist fast voll. Ihre bisherige Aufnahme wurde gespeichert.</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="258"/>
-        <location filename="../../ui/main_window.py" line="270"/>
+        <location filename="../../ui/main_window.py" line="282"/>
+        <location filename="../../ui/main_window.py" line="294"/>
         <source>The camera is back.</source>
         <translation>Die Kamera ist wieder da.</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="259"/>
-        <location filename="../../ui/main_window.py" line="271"/>
+        <location filename="../../ui/main_window.py" line="283"/>
+        <location filename="../../ui/main_window.py" line="295"/>
         <source>The microphone is back.</source>
         <translation>Das Mikrofon ist wieder da.</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="284"/>
+        <location filename="../../ui/main_window.py" line="308"/>
         <source>Recording a short test... say something!</source>
         <translation>Kurzer Test läuft ... sagen Sie etwas!</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="314"/>
+        <location filename="../../ui/main_window.py" line="338"/>
         <source>Playing it back...</source>
         <translation>Wiedergabe ...</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="334"/>
+        <location filename="../../ui/main_window.py" line="358"/>
         <source>Did you see and hear yourself? If not, press &quot;It&apos;s not right&quot;.</source>
-        <translation>Haben Sie sich gesehen und gehört? Wenn nicht, drücken Sie "Es stimmt nicht".</translation>
+        <translation>Haben Sie sich gesehen und gehört? Wenn nicht, drücken Sie &quot;Es stimmt nicht&quot;.</translation>
     </message>
 </context>
 <context>

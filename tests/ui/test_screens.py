@@ -9,7 +9,7 @@ import threading
 
 import av
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QLabel, QPushButton, QTextBrowser
 
 from kiosk.flow import State
 from tests.ui.test_window_flow import click, wait_state
@@ -70,10 +70,17 @@ def test_idle_anywhere_resets_to_attract_and_forgets(qtbot, make_window):
     wait_state(qtbot, window, State.DEVICE_CHECK)
     click(qtbot, window, "help")
     wait_state(qtbot, window, State.ATTRACT, timeout=6000)
-    assert window.flow.plan is None and window.runner.session is None
+    assert window.flow.plan is None and window.runner.session is None and window.runner.path is None
     assert not window.screens[State.DEVICE_CHECK].help.isVisible()
-    assert window.screens[State.CONSENT].text.toPlainText() == ""
     assert [i.status for i in Interview.select()] == ["interrupted"]
+    # nothing of the candidate is left on any screen, visible or not
+    texts = [w.text() for w in window.findChildren(QLabel) + window.findChildren(QPushButton)]
+    texts += [w.toPlainText() for w in window.findChildren(QTextBrowser)]
+    joined = "\n".join(texts)
+    for private in ("We record your answers", "First question", "Practice: say", "9 8"):
+        assert private not in joined
+    assert all(screen.preview._image is None and screen.preview._array is None for screen in (window.screens[State.DEVICE_CHECK],
+                                                           window.screens[State.THINK]))
 
 
 def test_exception_in_a_screen_goes_to_failsafe_keeps_the_recording(qtbot, make_window, monkeypatch, expect_log):

@@ -109,7 +109,7 @@ def test_translation_catalogue_is_complete_and_used(qtbot, tmp_path, make_window
     """Every user-visible text of the kiosk goes through translate(): lupdate finds them all, and the German
     catalogue has each one."""
     fresh = tmp_path / "fresh.ts"
-    sources = [str(p) for p in [ROOT / "ui/main_window.py", *sorted((ROOT / "ui/screens").glob("*.py")),
+    sources = [str(p) for p in [ROOT / "ui/app.py", ROOT / "ui/main_window.py", *sorted((ROOT / "ui/screens").glob("*.py")),
                                 *sorted((ROOT / "ui/widgets").glob("*.py"))]]
     subprocess.run([str(Path(sys.executable).parent / "pyside6-lupdate"), *sources, "-ts", str(fresh)],
                    check=True, capture_output=True, timeout=120)

@@ -16,6 +16,7 @@ class PreviewWidget(QWidget):
         super().__init__(parent)
         self.frame_source = frame_source
         self._image: QImage | None = None
+        self._array = None
         self._last_t: float | None = None
         self.frames_shown = 0
         self.mirror = True              # people expect a mirror image of themselves
@@ -36,6 +37,7 @@ class PreviewWidget(QWidget):
 
     def clear(self) -> None:
         self._image = None
+        self._array = None          # the candidate's last picture must not stay in memory
         self._last_t = None
         self.update()
 
