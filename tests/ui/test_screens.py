@@ -8,6 +8,7 @@ import sys
 import threading
 
 import av
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QTextBrowser
 
@@ -191,3 +192,24 @@ def test_admin_entry_by_corner_long_press(qtbot, make_window):
     qtbot.mouseRelease(attract, Qt.MouseButton.LeftButton, pos=QPoint(3, 3))
     window.admin_widget.cancelled.emit()
     wait_state(qtbot, window, State.ATTRACT)       # leaving the admin side always lands on the welcome screen
+
+
+@pytest.mark.qt_log_ignore("pipewire")      # the console's player loads QtMultimedia, which looks for PipeWire first
+def test_admin_console_after_the_pin_and_back_to_attract(qtbot, make_window):
+    from kiosk.admin_auth import AdminAuth, MemoryStore
+    window = make_window()
+    auth = AdminAuth(MemoryStore())
+    auth.set_pin("4711")
+    window.services.auth = auth
+    click(qtbot, window, "start")
+    wait_state(qtbot, window, State.CODE)
+    window.open_admin()
+    pad = window.admin_widget
+    for digit in "4711":
+        pad.press(digit)
+    pad.submit()
+    qtbot.waitUntil(lambda: type(window.admin_widget).__name__ == "AdminConsole", timeout=5000)
+    assert window.flow.state is State.ATTRACT            # the candidate side was reset before the console opened
+    window.admin_widget.closed.emit()
+    qtbot.waitUntil(lambda: window.admin_widget is None, timeout=3000)
+    wait_state(qtbot, window, State.ATTRACT)
