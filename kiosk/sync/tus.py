@@ -174,11 +174,14 @@ def encode_metadata(metadata: Mapping[str, object]) -> str:
     return ",".join(parts)
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: Path, should_pause: Callable[[], bool] | None = None) -> str:
+    """The file's sha256, read in 1 MiB blocks; raises Paused when `should_pause` turns true midway."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(1024 * 1024):
             digest.update(block)
+            if should_pause is not None and should_pause():
+                raise Paused(f"paused while hashing {Path(path).name}")
     return digest.hexdigest()
 
 
@@ -341,8 +344,9 @@ class TusClient:
         length = response.headers.get("Upload-Length", "")
         return int(offset), int(length) if length.isdigit() else None
 
-    def read_back_sha256(self, url: str) -> str | None:
-        """GET the finished upload and hash it; None when the server does not serve GET."""
+    def read_back_sha256(self, url: str, should_pause: Callable[[], bool] | None = None) -> str | None:
+        """GET the finished upload and hash it; None when the server does not serve GET. Raises Paused when
+        `should_pause` turns true midway (the next attempt reads it back again)."""
         response = self._request("GET", url, stream=True)
         with response:
             if response.status_code in (404, 405, 501):
@@ -353,6 +357,8 @@ class TusClient:
             try:
                 for block in response.iter_content(BLOCK_SIZE):
                     digest.update(block)
+                    if should_pause is not None and should_pause():
+                        raise Paused(f"paused while reading back {_safe(url)}")
             except requests.RequestException as exc:
                 raise TusUnavailable(f"GET {_safe(url)}: {_reason(exc)}") from None
             return digest.hexdigest()
@@ -403,7 +409,7 @@ class TusClient:
         path = Path(path)
         started = time.monotonic()
         size = path.stat().st_size
-        sha256 = sha256 or file_sha256(path)
+        sha256 = sha256 or file_sha256(path, should_pause)
         caps = self.capabilities()
         if caps.max_size is not None and size > caps.max_size:
             raise TusRejected(f"{path.name} is {size} bytes; the server accepts at most {caps.max_size} "
@@ -486,7 +492,7 @@ class TusClient:
         if algorithm and resumed_from < size:
             verified.append("checksum")
         if self.verify_upload:
-            remote = self.read_back_sha256(url)
+            remote = self.read_back_sha256(url, should_pause)
             if remote is not None:
                 if remote != sha256:
                     log.error("server copy of %s differs (sha256 %s, file %s); uploading it again",

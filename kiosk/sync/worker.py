@@ -46,10 +46,6 @@ def sync_dir(data: DataDir) -> Path:
     return data.root / "sync"
 
 
-def _sha256(path: Path) -> str:
-    return tus.file_sha256(path)
-
-
 def _write_once(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -378,7 +374,14 @@ class SyncWorker:
             return self._stopped(row, report, "failed",
                                  f"{path} cannot be read ({exc.strerror}). Fix: restore the file, then retry sync.")
         if row.upload_url is None or row.sha256 is None:
-            sha = _sha256(path)
+            try:
+                sha = tus.file_sha256(path, lambda: self._stop.is_set() or self.busy)
+            except tus.Paused:
+                report.status, report.error = "pending", "paused"
+                return report
+            except OSError as exc:
+                return self._stopped(row, report, "failed", f"{path} cannot be read ({exc.strerror}). "
+                                     f"Fix: restore the file, then retry sync.")
             if row.sha256 is not None and sha != row.sha256:
                 return self._stopped(row, report, "failed",
                                      f"{path.name} changed since it was recorded (sha256 {sha[:12]}..., expected "

@@ -392,3 +392,19 @@ def test_pause_abandons_a_chunk_midway_and_resumes_where_the_server_stands(tus_s
     assert result.resumed_from == paused_at and result.bytes_sent == 1 * MiB - result.resumed_from
     [stored] = tus_server.uploads()
     assert stored_sha256(stored) == sha
+
+
+def test_pause_during_read_back_keeps_the_upload_and_verifies_on_resume(tus_server, tmp_path):
+    path, sha = make_file(tmp_path, "take.webm", 300 * KiB)
+    record = MemoryRecord()
+    all_sent = []
+    with TusClient(tus_server.url, chunk_size=100 * KiB) as client:
+        with pytest.raises(tus.Paused, match="reading back"):
+            client.upload(path, record, on_progress=lambda o, s: all_sent.append(o == s),
+                          should_pause=lambda: bool(all_sent) and all_sent[-1])
+        assert record.offset == 300 * KiB
+        result = client.upload(path, record)
+    assert result.resumed_from == 300 * KiB and result.bytes_sent == 0
+    assert result.verified_by == ("offset", "readback")
+    [stored] = tus_server.uploads()
+    assert stored_sha256(stored) == sha
