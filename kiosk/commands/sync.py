@@ -10,7 +10,7 @@ import threading
 
 from kiosk.db.database import DatabaseError, close_database, open_database
 from kiosk.sync import tus
-from kiosk.sync.worker import ItemReport, SyncBusy, SyncWorker, enqueue_interview
+from kiosk.sync.worker import ItemReport, SyncBusy, SyncWorker, queue_ended_interviews
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--retry", action="store_true", help="put blocked and failed files back in the queue first "
                         "(after fixing the token, the server limit or the file)")
     parser.add_argument("--queue-all", action="store_true", help="first queue every ended session that is not "
-                        "queued yet (e.g. ones recorded before sync was set up)")
+                        "queued yet (e.g. ones recorded before sync was set up; the running uploader does this "
+                        "by itself)")
     parser.set_defaults(func=_run)
 
 
@@ -52,12 +53,7 @@ def _run(args, ctx) -> int:
         return EXIT_FAILED
     try:
         if args.queue_all:
-            from kiosk.db.models import Interview, SyncState
-            queued = {s.interview_id for s in SyncState.select(SyncState.interview).where(
-                SyncState.interview.is_null(False))}
-            for interview in Interview.select().where(Interview.status.not_in(("scheduled", "in_progress"))):
-                if interview.id not in queued:
-                    enqueue_interview(interview, ctx.data)
+            queue_ended_interviews(ctx.data)
         try:
             worker = SyncWorker(ctx.config, ctx.data, server_url=args.server)
         except tus.TusConfigError as exc:

@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import peewee as pw
+
 from kiosk.config import Config
 from kiosk.db.database import db, transaction
 from kiosk.db.models import Interview, Recording, SyncState, utcnow
@@ -37,6 +39,7 @@ from kiosk.sync import tus
 log = logging.getLogger(__name__)
 
 UPLOADABLE_STATES = ("finalized", "recovered")
+ENDED_STATUSES = ("completed", "interrupted", "recovered", "failed")
 _TYPES = {".webm": "video/webm", ".mkv": "video/x-matroska", ".mp4": "video/mp4", ".ogg": "audio/ogg",
           ".opus": "audio/ogg", ".json": "application/json"}
 
@@ -63,7 +66,8 @@ def enqueue_interview(interview: Interview, data: DataDir) -> list[SyncState]:
     its upload has already begun or finished; then it is left exactly as it is.
     """
     rows: list[SyncState] = []
-    with transaction():
+    # IMMEDIATE: the app's session layer and the worker may queue the same interview at once; one waits for the other.
+    with db.atomic("IMMEDIATE"):
         for rec in Recording.select().where(Recording.interview == interview).order_by(Recording.started_at,
                                                                                        Recording.id):
             if rec.state not in UPLOADABLE_STATES or rec.deleted_at is not None:
@@ -132,6 +136,26 @@ class _DataDirLock:
             self._fd = None
 
 
+def queue_ended_interviews(data: DataDir) -> int:
+    """Queue every ended interview with a finished recording or a session JSON not queued yet; returns how many.
+
+    Catches what the session layer did not queue: sessions recorded before sync was switched on, interviews recovered
+    after a crash, a second recording added to an interview after it was queued.
+    """
+    ended = Interview.status.in_(ENDED_STATUSES)
+    unqueued_recording = (Recording.select(Recording.interview)
+                          .join(SyncState, pw.JOIN.LEFT_OUTER, on=(SyncState.recording == Recording.id))
+                          .where(Recording.state.in_(UPLOADABLE_STATES), Recording.deleted_at.is_null(),
+                                 SyncState.id.is_null()))
+    with_metadata = SyncState.select(SyncState.interview).where(SyncState.kind == "metadata",
+                                                                SyncState.interview.is_null(False))
+    todo = list(Interview.select().where(ended & (Interview.id.in_(unqueued_recording)
+                                                  | Interview.id.not_in(with_metadata))).order_by(Interview.id))
+    for interview in todo:
+        enqueue_interview(interview, data)
+    return len(todo)
+
+
 @dataclass
 class ItemReport:
     """The outcome of one attempt at one row, as the CLI prints it."""
@@ -182,8 +206,8 @@ class SyncWorker:
     def __init__(self, config: Config, data: DataDir, *, server_url: str | None = None,
                  busy: Callable[[], bool] | threading.Event | None = None, bus: EventBus | None = None,
                  backoff_base_s: float = 10.0, backoff_max_s: float = 3600.0, poll_s: float = 5.0,
-                 quick_retries: int = 2, quick_retry_delay_s: float = 1.0, timeout: tuple[float, float] = (10, 60)
-                 ) -> None:
+                 quick_retries: int = 2, quick_retry_delay_s: float = 1.0, timeout: tuple[float, float] = (10, 60),
+                 auto_queue: bool = True) -> None:
         self.config = config
         self.data = data
         self.server_url = server_url or config["sync.server_url"]
@@ -201,6 +225,7 @@ class SyncWorker:
         self.poll_s = poll_s
         self.quick_retries = quick_retries
         self.quick_retry_delay_s = quick_retry_delay_s
+        self.auto_queue = auto_queue
         self.kiosk_id = config["sync.kiosk_id"] or socket.gethostname()
         self.throttle = tus.Throttle(config["sync.bandwidth_kbps"] * 1000 / 8)
         # Validates the URL, token policy and CA bundle now, so a bad setting is reported at start.
@@ -280,6 +305,8 @@ class SyncWorker:
                     self._stop.wait(0.2)
                     continue
                 row = self._next_due()
+                if row is None and self.auto_queue and queue_ended_interviews(self.data):
+                    row = self._next_due()
                 if row is None:
                     self._wake.wait(self._sleep_until_next_due())
                     self._wake.clear()

@@ -18,7 +18,7 @@ from kiosk.events import EventBus
 from kiosk.paths import DataDir
 from kiosk.session_json import session_document
 from kiosk.sync import tus
-from kiosk.sync.worker import SyncWorker, backoff_delay, enqueue_interview, sync_dir
+from kiosk.sync.worker import SyncWorker, backoff_delay, enqueue_interview, queue_ended_interviews, sync_dir
 from tests.harness.tus import random_bytes
 from tests.kiosk.test_export_media import decode_counts, make_webm
 
@@ -252,3 +252,21 @@ def test_plain_http_with_token_to_a_remote_server_is_refused_at_start(data):
         SyncWorker(sync_config("http://sync.example.org/files/", **{"sync.token": "t"}), data)
     with pytest.raises(tus.TusConfigError, match="sync.server_url"):
         SyncWorker(Config(), data)
+
+
+def test_ended_interviews_are_queued_once_and_later_recordings_too(data):
+    done = make_interview(data, media="bin", size=10 * KiB)
+    running = make_interview(data, media="bin", size=10 * KiB)
+    running.status = "in_progress"
+    running.save()
+    failed = Interview.create(code="F1", status="failed", ended_at=utcnow())       # no recording at all
+    assert queue_ended_interviews(data) == 2
+    assert sorted((r.interview_id, r.kind) for r in SyncState.select()) == sorted(
+        [(done.id, "recording"), (done.id, "metadata"), (failed.id, "metadata")])
+    assert queue_ended_interviews(data) == 0
+    # A second recording of an already queued interview (resumed after a crash) is picked up.
+    extra = data.recordings / "second.bin"
+    extra.write_bytes(random_bytes(5 * KiB, 9))
+    Recording.create(interview=done, path=str(extra), state="recovered", size=extra.stat().st_size)
+    assert queue_ended_interviews(data) == 1
+    assert SyncState.select().where(SyncState.interview == done, SyncState.kind == "recording").count() == 2
