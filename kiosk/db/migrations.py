@@ -118,7 +118,11 @@ def migrate_to_latest(database: pw.SqliteDatabase) -> int:
     try:
         migrator = SqliteMigrator(database)
         for version, step in pending:
-            with database.atomic():
+            # IMMEDIATE takes the write lock before reading the version: when the app and `kiosk record` start on
+            # an old database at once, the second waits (busy_timeout), sees the new version and skips the step.
+            with database.atomic("IMMEDIATE"):
+                if database.execute_sql("PRAGMA user_version").fetchone()[0] >= version:
+                    continue
                 step(database, migrator)
                 database.execute_sql(f"PRAGMA user_version = {int(version)}")
             log.info("database migrated to schema %d", version)

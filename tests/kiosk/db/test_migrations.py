@@ -136,3 +136,23 @@ def test_latest_schema_has_its_frozen_copy(data):
     frozen.executescript(frozen_file.read_text())
     kept = [r[0] for r in frozen.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid")]
     assert built == kept
+
+
+def test_processes_opening_an_old_database_at_once_migrate_it_once(data):
+    """The app and `kiosk record` may start together on an old database: one migrates, the others wait and skip."""
+    import os
+    import subprocess
+    import sys
+    _build_v1(data.database)
+    root = Path(__file__).resolve().parents[3]
+    script = ("import sys; from kiosk.db.database import open_database, schema_version; "
+              "open_database(sys.argv[1]); print(schema_version())")
+    processes = [subprocess.Popen([sys.executable, "-c", script, str(data.database)], cwd=root,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env={**os.environ, "PYTHONPATH": str(root)}) for _ in range(3)]
+    results = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], [err for _, err in results]
+    assert [out.strip() for out, _ in results] == [str(migrations.LATEST)] * 3
+    open_database(data.database)
+    assert models.Interview.select().count() == 2 and models.Recording.select().count() == 1
+    close_database()
