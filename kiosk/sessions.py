@@ -381,13 +381,17 @@ class SessionStore:
             if outcome == "completed" and not error:
                 status = "completed" if kept else "failed"
                 reason = reason or ("completed" if kept else "no recording")
+            elif outcome == "abandoned" and not kept and interview.code:
+                # Walked away before anything was recorded: the code stays usable (the candidate may come back).
+                status, reason = "scheduled", ""
             elif outcome == "abandoned":
                 status, reason = "interrupted", reason or "abandoned"
             else:
                 status, reason = "failed", reason or _clean(error or "failed", 200)
             if reason == "disk_full" and kept and status == "completed":
                 status = "interrupted"
-            interview.status, interview.end_reason, interview.ended_at = status, reason, utcnow()
+            interview.status, interview.end_reason = status, reason
+            interview.ended_at = utcnow() if status != "scheduled" else None
             interview.owner_pid = interview.owner_host = interview.owner_boot_id = None
             interview.save()
             self._event(interview, "session.ended", recording=recording, outcome=outcome, status=status,

@@ -96,6 +96,13 @@ def test_abandoned_before_the_take_leaves_no_recording_row(store):
     done = store.finish(interview, "abandoned", None, None)
     assert (done.status, done.end_reason) == ("interrupted", "abandoned")
     assert Recording.select().count() == 0
+    # a scheduled candidate who walks away before recording can come back with the same code
+    store.import_template(_sample(".toml"))
+    scheduled = store.schedule("general", code="BACK1")
+    again, _ = store.begin(store.find_plan("BACK1"))
+    assert store.finish(again, "abandoned", None, None).status == "scheduled"
+    assert store.find_plan("back1").ref == scheduled.id
+    assert store.begin(store.find_plan("BACK1"))[0].status == "in_progress"
     failed, _ = store.begin(store.walk_in_plan())
     done = store.finish(failed, "failed", None, "RuntimeError('camera exploded')")
     assert done.status == "failed" and "camera exploded" in done.end_reason
