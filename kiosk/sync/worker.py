@@ -194,6 +194,27 @@ class _RowRecord:
         self._on_save(self.offset)
 
 
+_running: "SyncWorker | None" = None
+
+
+def running() -> "SyncWorker | None":
+    """The background uploader this process started, if any (the admin console's queue view and 'sync now')."""
+    return _running
+
+
+def start_if_enabled(config: Config, data: DataDir, *, busy: Callable[[], bool] | threading.Event | None = None,
+                     bus: EventBus | None = None) -> "SyncWorker | None":
+    """For the app: start the background uploader when sync.enabled. A bad setting is logged (the kiosk still
+    records) and None returned; the admin console shows it through `kiosk doctor` / the sync page."""
+    if not config["sync.enabled"]:
+        return None
+    try:
+        return SyncWorker(config, data, busy=busy, bus=bus).start()
+    except tus.TusConfigError as exc:
+        log.error("sync is switched on but cannot start: %s", exc)
+        return None
+
+
 def backoff_delay(attempts: int, base_s: float, max_s: float, rng: random.Random | None = None) -> float:
     """Exponential backoff with jitter: half the step fixed, half random ("equal jitter")."""
     step = min(max_s, base_s * (2 ** max(0, attempts - 1)))
@@ -242,6 +263,8 @@ class SyncWorker:
 
     # --- control ---------------------------------------------------------------------------------------------------
     def start(self) -> "SyncWorker":
+        global _running
+        _running = self
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="sync-worker", daemon=True)
@@ -257,6 +280,9 @@ class SyncWorker:
             self._thread = None
         self._client.close()
         self._lock_file.release()
+        global _running
+        if _running is self:
+            _running = None
 
     def sync_now(self, retry_stopped: bool = False) -> None:
         """The console's button: everything waiting for its backoff is due now (and blocked/failed rows too)."""

@@ -270,3 +270,21 @@ def test_ended_interviews_are_queued_once_and_later_recordings_too(data):
     Recording.create(interview=done, path=str(extra), state="recovered", size=extra.stat().st_size)
     assert queue_ended_interviews(data) == 1
     assert SyncState.select().where(SyncState.interview == done, SyncState.kind == "recording").count() == 2
+
+
+def test_start_if_enabled(data, tus_server, expect_log):
+    from kiosk.sync import worker as workermod
+
+    assert workermod.start_if_enabled(Config(), data) is None          # sync.enabled is false by default
+    expect_log("kiosk.sync.worker", r"cannot start: .*https")
+    bad = sync_config("http://sync.example.org/files/", **{"sync.token": "t"})
+    assert workermod.start_if_enabled(bad, data) is None
+    enqueue_interview(make_interview(data, media="bin", size=10 * KiB), data)
+    worker = workermod.start_if_enabled(sync_config(tus_server.url), data, busy=lambda: False)
+    try:
+        assert workermod.running() is worker
+        wait_for(lambda: SyncState.select().where(SyncState.status == "synced").count() == 2, what="sync")
+        assert worker.queue() == []
+    finally:
+        worker.stop()
+    assert workermod.running() is None
