@@ -55,7 +55,7 @@ class DevicesPage(QWidget):
         self.test_button = QPushButton(f"Test recording ({TEST_SECONDS:.0f} s)")
         for button in (self.find_button, self.save_button, self.test_button):
             button.setMinimumHeight(m.touch)
-        self.find_button.clicked.connect(lambda: self.find_devices(refresh=False))
+        self.find_button.clicked.connect(self._find_clicked)
         self.save_button.clicked.connect(self.save)
         self.test_button.clicked.connect(self.start_test)
         self.preview = QLabel("No picture")
@@ -106,9 +106,12 @@ class DevicesPage(QWidget):
 
     # --- lists
     def find_devices(self, refresh: bool = False) -> None:
+        """Probe the machine (on request only: probing opens each camera index, which can disturb the one in use)."""
         from kiosk.capture.sources import list_devices
         # refresh=False: re-reading PortAudio's list would close the running preview's stream.
-        devices = list_devices(refresh=refresh)
+        self.fill(list_devices(refresh=refresh))
+
+    def fill(self, devices: dict) -> None:
         config = self.services.ctx.config
         self._fill(self.camera, [("auto", "Automatic (first that opens)"), ("demo", "Demo pattern")] +
                    [(c["spec"], f"{c['name']} ({c['width']}x{c['height']} @ {c['fps']:g})")
@@ -120,8 +123,8 @@ class DevicesPage(QWidget):
         self._fill(self.fps, [(str(f), str(f)) for f in FPS], str(config["camera.fps"]))
         self._fill(self.profile, [(p, p) for p in PROFILES], config["recording.profile"])
         self.status.setText(f"Found {len(devices['cameras'])} camera(s) and {len(devices['microphones'])} "
-                            f"microphone(s).")
-        self._found = True
+                            f"microphone(s)." if self._found else "Press “Find devices” to list the cameras and "
+                            "microphones of this machine.")
 
     @staticmethod
     def _fill(combo: QComboBox, items: list[tuple[str, str]], current: str) -> None:
@@ -148,9 +151,13 @@ class DevicesPage(QWidget):
         self.status.setText(f"Saved to {path}. The new devices are used from the next start of the kiosk.")
 
     # --- live
+    def _find_clicked(self) -> None:
+        self._found = True
+        self.find_devices(refresh=False)
+
     def refresh(self) -> None:
         if not self._found:
-            self.find_devices(refresh=False)
+            self.fill({"cameras": [], "microphones": []})     # the current settings, no probing
         self.preview_timer.start()
 
     def leave(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtMultimedia import QMediaPlayer
 
 from kiosk import config as configmod
@@ -41,6 +42,9 @@ def test_preview_meter_test_recording_and_save(qtbot, recorder_services):
     page.resize(1000, 700)
     page.show()
     page.refresh()
+    assert "Find devices" in page.status.text()                        # no probing until asked
+    qtbot.mouseClick(page.find_button, Qt.MouseButton.LeftButton)
+    assert page.status.text().startswith("Found ")
     assert page.camera.findData("demo") >= 0 and page.mic.findData("default") >= 0
     assert page.size.currentData() == "320x180" and page.profile.currentData() == "webm-vp8-opus"
     qtbot.waitUntil(lambda: page.preview.pixmap() is not None and not page.preview.pixmap().isNull(), timeout=5000)
