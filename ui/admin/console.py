@@ -12,7 +12,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QApplication, QButtonGroup, QHBoxLayout, QLabel, QPushButton, QStackedWidget,
                                QVBoxLayout, QWidget)
 
-from ui.admin.common import metrics_for
+from ui.admin.common import admin_stylesheet, metrics_for
 from ui.admin.devices_page import DevicesPage
 from ui.admin.export_page import ExportPage
 from ui.admin.sessions_page import SessionsPage
@@ -36,6 +36,7 @@ class AdminConsole(QWidget):
         self.setObjectName("AdminConsole")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setProperty("screen", True)
+        self.setStyleSheet(admin_stylesheet(self))
         m = metrics_for(self)
 
         self.sessions = SessionsPage()

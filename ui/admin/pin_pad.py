@@ -23,6 +23,7 @@ class PinPad(QWidget):
         super().__init__(parent)
         self.auth = auth
         self.setObjectName("PinPad")
+        self.setProperty("screen", True)          # the theme's screen background
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         m = metrics_for(self)

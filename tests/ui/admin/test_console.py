@@ -69,6 +69,10 @@ def test_session_list_search_and_detail(qtbot, console):
     table = console.sessions.list.table
     assert table.rowCount() == 3
     assert [table.item(r, 0).text() for r in range(3)] == ["Čeněk", "Bo Lund", "Ann Berg"]   # newest first
+    # The theme's light text sits on the console's dark table, not on a default white one.
+    image = table.viewport().grab().toImage()
+    background = image.pixelColor(table.columnWidth(0) - 4, table.rowHeight(0) // 2)
+    assert background.lightness() < 80, background.name()
     console.sessions.list.search.setText("cenek")          # typed without the accents: still found
     assert table.rowCount() == 1 and table.item(0, 1).text() == "C3"
     console.sessions.list.search.setText("bo 2 lund")      # every word must match
