@@ -143,6 +143,7 @@ class KioskWindow(QWidget):
         if not bool(config["ui.show_cursor"]) and kiosk_mode:
             self.setCursor(Qt.CursorShape.BlankCursor)
         self._allow_close = not kiosk_mode
+        self._shut_down = False
         self._ui_map_path = Path(os.environ["KIOSK_UI_MAP"]) if os.environ.get("KIOSK_UI_MAP") else None
         self._ui_map_text = ""
         self._clip_path: Path | None = None
@@ -172,8 +173,24 @@ class KioskWindow(QWidget):
         self._allow_close = True
         self.close()
 
-    def shutdown(self) -> None:
+    def shutdown(self, finalize_timeout_s: float = 600.0) -> None:
+        """Leave for good: a candidate's take is finalized and the session closed (interrupted) before returning."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self.tick_timer.stop()
+        if self.flow.take_open or self.flow.session_open:
+            log.info("shutting down during an interview (%s): finalizing the take", self.flow.state.value)
+            self.runner.send("admin_exit")       # -> attract: FinishTake("abandoned") or EndSession("abandoned")
+            future = self.runner.pending
+            if future is not None:
+                try:
+                    future.result(timeout=finalize_timeout_s)
+                except Exception:
+                    log.exception("finalizing the take at shutdown failed")
+                deadline = time.monotonic() + 10   # the Future's callback records the session, then posts
+                while self.runner._inbox.empty() and time.monotonic() < deadline:
+                    time.sleep(0.02)
         self.bridge.close()
         QApplication.instance().removeEventFilter(self.watcher)
         if self.speaker is not None:

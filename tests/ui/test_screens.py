@@ -213,3 +213,19 @@ def test_admin_console_after_the_pin_and_back_to_attract(qtbot, make_window):
     window.admin_widget.closed.emit()
     qtbot.waitUntil(lambda: window.admin_widget is None, timeout=3000)
     wait_state(qtbot, window, State.ATTRACT)
+
+
+def test_shutdown_mid_answer_finalizes_the_take_and_closes_the_session(qtbot, make_window):
+    from kiosk.db.models import Interview, Recording
+    window = make_window()
+    click(qtbot, window, "start")
+    click(qtbot, window, "walk_in")
+    click(qtbot, window, "accept")
+    click(qtbot, window, "devices_ok")
+    click(qtbot, window, "skip_practice")
+    click(qtbot, window, "start_now")
+    qtbot.waitUntil(lambda: window.recorder.state == "recording", timeout=5000)
+    qtbot.wait(1500)
+    window.shutdown()                            # what SIGTERM and the admin's "quit" end in
+    assert Recording.get().state == "finalized" and Recording.get().duration > 1
+    assert Interview.get().status == "interrupted"
