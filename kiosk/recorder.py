@@ -581,7 +581,9 @@ class Recorder:
                 take.path, chapters, progress=lambda p: self.bus.publish("recording.finalizing", progress=p))
             chapters = finalize.chapters_from_events(take.events, info["duration"])
             metadata = finalize.build_metadata(take.path, info, header, take.events, chapters, "finalized")
-            metadata.update(frames_captured=self._frames_captured, silence_s=round(
+            metadata.update(frames_captured=self._frames_captured, audio_reanchors=stats.audio_reanchors,
+                            audio_dropped_s=round(stats.audio_dropped_samples / self.settings.audio_rate, 3),
+                            silence_s=round(
                 stats.silence_samples / self.settings.audio_rate, 3), max_fsync_ms=round(stats.max_fsync_ms, 1))
             finalize.write_sidecar(take.path, metadata)
             take.journal.close(remove=True)

@@ -100,10 +100,22 @@ def test_ten_seconds_from_network_camera_and_virtual_mic_with_speech(mjpeg_camer
     # Speech: found in the file with the source's shape, where it was played (plus the sound server's latency).
     samples, rate, start = analysis.decode_audio(result.path)
     assert abs(len(samples) / rate - m["duration"]) < 0.1
-    score, lag = correlate(samples, speech)
-    assert score > 0.8, score
+    # In four pieces, each found on its own: a re-anchoring of the audio timeline to the capture clock (a few ms of
+    # silence inserted or samples dropped when the mic's stamps move) may fall inside the sentence.
+    voiced = np.flatnonzero(np.abs(speech) > 0.02)
+    pieces = np.array_split(np.arange(voiced[0], voiced[-1]), 4)
     expected = played_at - t0
-    assert expected <= start + lag / rate <= expected + 0.6, (start + lag / rate, expected)
+    found_at = []
+    for piece in pieces:
+        score, lag = correlate(samples, speech[piece])
+        found_at.append(start + (lag - piece[0]) / rate)
+        assert score > 0.8, (score, [round(x - expected, 3) for x in found_at])
+    print(f"speech found {[round(x - expected, 3) for x in found_at]} s after it was played; re-anchors "
+          f"{m['audio_reanchors']}, silence {m['silence_s']} s, dropped audio {m['audio_dropped_s']} s, "
+          f"camera stamp error median {np.median(errors) * 1000:.1f} ms")
+    # where it was played, plus the sound server's latency, and the same delay for every piece (+-20 ms)
+    assert all(expected <= x <= expected + 0.6 for x in found_at), (found_at, expected)
+    assert max(found_at) - min(found_at) < 0.02, found_at
 
 
 @pytest.fixture
