@@ -10,7 +10,7 @@ import time
 import cv2
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy,
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
 
 from kiosk import stats
@@ -50,9 +50,9 @@ class DevicesPage(QWidget):
             combo.setMinimumHeight(m.touch)
         self.camera.setEditable(True)
         self.find_button = QPushButton("Find devices")
-        self.save_button = QPushButton("Save (applies at the next start)")
+        self.save_button = QPushButton("Save")
         self.save_button.setProperty("role", "primary")
-        self.test_button = QPushButton(f"Test recording ({TEST_SECONDS:.0f} s)")
+        self.test_button = QPushButton("Test recording")
         for button in (self.find_button, self.save_button, self.test_button):
             button.setMinimumHeight(m.touch)
         self.find_button.clicked.connect(self._find_clicked)
@@ -65,6 +65,7 @@ class DevicesPage(QWidget):
         self.meter = QProgressBar()
         self.meter.setRange(int(METER_FLOOR_DBFS), 0)
         self.meter.setFormat("%v dBFS")
+        self.meter.setValue(int(METER_FLOOR_DBFS))
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.playback = PlaybackWidget()
@@ -76,12 +77,18 @@ class DevicesPage(QWidget):
         form.addRow("Size", self.size)
         form.addRow("Frames per second", self.fps)
         form.addRow("Profile", self.profile)
-        buttons = QHBoxLayout()
-        for button in (self.find_button, self.test_button, self.save_button):
-            buttons.addWidget(button)
+        buttons = QGridLayout()
+        buttons.addWidget(self.find_button, 0, 0)
+        buttons.addWidget(self.test_button, 0, 1)
+        buttons.addWidget(self.save_button, 1, 0, 1, 2)
+        hint = QLabel(f"The test records {TEST_SECONDS:.0f} s and plays it back. Saved choices apply at the next "
+                      f"start of the kiosk.")
+        hint.setProperty("role", "hint")
+        hint.setWordWrap(True)
         left = QVBoxLayout()
         left.addLayout(form)
         left.addLayout(buttons)
+        left.addWidget(hint)
         left.addWidget(self.status)
         left.addStretch(1)
         right = QVBoxLayout()
