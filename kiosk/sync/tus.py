@@ -248,7 +248,8 @@ class TusClient:
         self.timeout = timeout
         self._token = token
         self._session = requests.Session()
-        self._session.verify = ca_bundle or True
+        # Passed on every request: a session-level `verify` loses to REQUESTS_CA_BUNDLE in the environment.
+        self._verify: str | bool = ca_bundle or True
         self._session.headers["Tus-Resumable"] = TUS_VERSION
         self._session.headers["User-Agent"] = "kiosk-interview-recorder-sync"
         self._capabilities: ServerCapabilities | None = None
@@ -269,7 +270,7 @@ class TusClient:
         if self._token and _same_origin(url, self.endpoint):
             headers["Authorization"] = f"Bearer {self._token}"
         try:
-            return self._session.request(method, url, headers=headers, timeout=self.timeout,
+            return self._session.request(method, url, headers=headers, timeout=self.timeout, verify=self._verify,
                                          allow_redirects=False, **kwargs)
         except requests.exceptions.SSLError as exc:
             raise TusUnavailable(f"{method} {_safe(url)}: TLS verification failed ({_reason(exc)}). "
@@ -330,6 +331,11 @@ class TusClient:
         if response.status_code != 201 or not response.headers.get("Location"):
             raise self._fail("POST", self.endpoint, response)
         url = urljoin(self.endpoint, response.headers["Location"])
+        location, endpoint = urlsplit(url), urlsplit(self.endpoint)
+        if endpoint.scheme == "https" and location.scheme == "http" and location.hostname == endpoint.hostname:
+            # A server behind a TLS proxy that does not know it (tusd without -behind-proxy): stay on HTTPS.
+            url = location._replace(scheme="https", netloc=endpoint.netloc).geturl()
+            log.info("the server answered with a plain-http upload URL; using %s", _safe(url))
         log.info("created upload %s (%d bytes)", _safe(url), size)
         return url
 

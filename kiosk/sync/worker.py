@@ -460,7 +460,7 @@ class SyncWorker:
                                              on_progress=None,
                                              should_pause=lambda: self._stop.is_set() or self.busy)
             except tus.Paused:
-                self._set(row, status="pending")
+                self._set(row, status="pending", attempts=row.attempts - 1)     # a pause is not a failure
                 report.status, report.offset = "pending", record.offset
                 report.error = "paused"
                 self.current = None

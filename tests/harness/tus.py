@@ -263,3 +263,92 @@ def decode_metadata_header(value: str) -> dict[str, str]:
 
 def random_bytes(n: int, seed: int) -> bytes:
     return random.Random(seed).randbytes(n)
+
+
+def make_test_ca_and_cert(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path, Path]:
+    """A throw-away CA and a server certificate for `host` (IP SAN) signed by it: (ca_cert, cert, key).
+    Proper CA and leaf extensions, as Python 3.13's strict verification requires."""
+    ca_key, ca_cert = directory / "test-ca.key", directory / "test-ca.pem"
+    key, csr, cert = directory / "tls.key", directory / "tls.csr", directory / "tls.pem"
+    ext = directory / "tls.ext"
+    ext.write_text(f"subjectAltName=IP:{host}\nbasicConstraints=critical,CA:FALSE\n"
+                   f"keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+                   f"authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=kiosk test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout", str(ca_key), "-out", str(ca_cert))
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={host}", "-keyout", str(key), "-out", str(csr))
+    openssl("x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key), "-CAcreateserial",
+            "-days", "2", "-extfile", str(ext), "-out", str(cert))
+    return ca_cert, cert, key
+
+
+class TlsProxy:
+    """HTTPS in front of the tus server: terminates TLS on 127.0.0.1 and forwards plain HTTP, like a reverse proxy
+    that does not tell the server (so the server's Location headers say http://)."""
+
+    def __init__(self, target_port: int, cert: Path, key: Path) -> None:
+        import ssl
+        self.target = ("127.0.0.1", target_port)
+        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._context.load_cert_chain(cert, key)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.url = f"https://127.0.0.1:{self.port}/files/"
+        self.requests = 0
+        self._closed = False
+        threading.Thread(target=self._accept, name="tls-proxy", daemon=True).start()
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                raw, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
+
+    def _serve(self, raw: socket.socket) -> None:
+        import select
+        try:
+            client = self._context.wrap_socket(raw, server_side=True)
+        except OSError:
+            raw.close()        # e.g. a client that refuses our certificate
+            return
+        upstream = socket.create_connection(self.target, timeout=5)
+        self.requests += 1
+        # One thread per connection and select(): an SSL socket must not be read and written from two threads.
+        try:
+            while True:
+                ready = [client] if client.pending() else select.select([client, upstream], [], [], 30)[0]
+                if not ready:
+                    break
+                for source in ready:
+                    data = source.recv(65536)
+                    if not data:
+                        return
+                    (upstream if source is client else client).sendall(data)
+        except OSError:
+            return
+        finally:
+            for s in (client, upstream):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+
+@pytest.fixture
+def tus_https(tus_server_factory, tmp_path):
+    """The tus server (token "tls-token") behind HTTPS with a private CA's certificate: (proxy, server, ca_path)."""
+    server = tus_server_factory(token="tls-token")
+    ca, cert, key = make_test_ca_and_cert(tmp_path)
+    proxy = TlsProxy(server.port, cert, key)
+    yield proxy, server, ca
+    proxy.close()

@@ -408,3 +408,21 @@ def test_pause_during_read_back_keeps_the_upload_and_verifies_on_resume(tus_serv
     assert result.verified_by == ("offset", "readback")
     [stored] = tus_server.uploads()
     assert stored_sha256(stored) == sha
+
+
+def test_https_with_private_ca_bundle_and_token(tus_https, tmp_path):
+    proxy, server, ca = tus_https
+    path, sha = make_file(tmp_path, "take.webm", 300 * KiB)
+    # Verified by default: without the CA bundle the certificate is refused, nothing is sent.
+    with TusClient(proxy.url, token="tls-token") as client:
+        with pytest.raises(tus.TusUnavailable, match="sync.ca_bundle"):
+            client.upload(path, MemoryRecord())
+    assert server.uploads() == []
+    with TusClient(proxy.url, token="tls-token", ca_bundle=str(ca), chunk_size=100 * KiB) as client:
+        record = MemoryRecord()
+        result = client.upload(path, record, metadata={"filename": "take.webm"})
+    # The server behind the proxy answered with an http:// Location; the client stayed on https.
+    assert record.upload_url.startswith(f"https://127.0.0.1:{proxy.port}/files/")
+    assert "readback" in result.verified_by
+    [stored] = server.uploads()
+    assert stored_sha256(stored) == sha
