@@ -23,6 +23,7 @@ import concurrent.futures
 import enum
 import logging
 import queue
+import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -351,6 +352,15 @@ class Flow:
                 self.take_recording = False
                 self.attempt += 1
                 return effects + self._enter_think(now, "retake")
+        if kind == "engine_stopped" and s in (State.THINK, State.ANSWER) and self.take_open:
+            # The recorder ended the take itself (disk nearly full, the writer failed): what was recorded is being
+            # finalized; the interview ends here like a finished one, and SAVING says how that went.
+            self.take_open = self.take_recording = False
+            self.session_open = False
+            self.outcome = "stopped"
+            self.message = str(data.get("reason", ""))
+            self._go(State.SAVING, f"recorder stopped the take: {self.message}", now)
+            return [StopSpeaking()]
         if s is State.SAVING:
             if kind == "save_progress":
                 self.save_progress = float(data.get("progress", 0.0))
@@ -364,7 +374,7 @@ class Flow:
                 return self.fail(f"the recording could not be finalized: {data.get('error', '')}", now, "")
         if s is State.DEVICE_CHECK and kind == "session_ready":
             return []
-        if kind in ("save_progress", "saved", "save_failed", "session_ready"):
+        if kind in ("save_progress", "saved", "save_failed", "session_ready", "engine_stopped"):
             return []   # a late result (e.g. after an idle reset): the runner has already recorded it
         log.debug("flow: %s ignored in %s", kind, s.value)
         return []
@@ -459,7 +469,47 @@ class FlowRunner:
         self.pending: concurrent.futures.Future | None = None
         self._inbox: "queue.SimpleQueue[tuple[str, dict]]" = queue.SimpleQueue()
         self.last_metadata: dict | None = None
+        self._lock = threading.Lock()
+        self._take_running = False       # a take this runner started is running and nobody is finishing it yet
         flow.last_input = clock()
+        bus = getattr(recorder, "bus", None)
+        self._unsubscribe = [bus.subscribe(self._on_engine_event, prefix) for prefix in ("disk.low",
+                                                                                           "recording.failed")] \
+            if bus is not None else []
+
+    def close(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+
+    def _claim_finish(self) -> tuple[bool, Any]:
+        """Exactly one of the flow (FinishTake) and the engine (it stopped the take itself) finishes a take."""
+        with self._lock:
+            if not self._take_running:
+                return False, None
+            self._take_running = False
+            session, self.session, self.path = self.session, None, None
+            return True, session
+
+    def _on_engine_event(self, event) -> None:
+        """On the recorder's thread: it is ending the take by itself. Take the finalize Future now, while the take
+        still exists (stop_take returns the same Future to whoever asks), and tell the flow."""
+        claimed, session = self._claim_finish()
+        if not claimed:
+            return
+        reason = event.kind if event.kind != "recording.failed" else str(event.data.get("error", "writer failed"))
+        log.info("the recorder is ending the take by itself: %s", reason)
+        outcome = "completed" if event.kind == "disk.low" else "failed"
+        try:
+            future = self.recorder.stop_take()
+        except Exception as exc:
+            self.sessions.finish(session, "failed", None, f"{reason}; stop failed: {exc}")
+            self.post("engine_stopped", reason=reason)
+            self.post("save_failed", error=str(exc))
+            return
+        self.pending = future
+        self.post("engine_stopped", reason=reason)
+        future.add_done_callback(lambda f: self._record_result(f, session, outcome))
 
     # inputs
     def send(self, kind: str, **data: Any) -> None:
@@ -527,6 +577,8 @@ class FlowRunner:
             uuid = getattr(self.session, "uuid", None)
             self.recorder.start_take(self.path, interview_uuid=uuid if isinstance(uuid, str) else None,
                                      label=effect.label)
+            with self._lock:
+                self._take_running = True
             self._note("answer.started", label=effect.label)
         elif isinstance(effect, PauseTake):
             self.recorder.pause_take()
@@ -557,39 +609,42 @@ class FlowRunner:
             log.exception("could not log %s", kind)
 
     def _finish(self, outcome: str) -> None:
-        session = self.session
-        self.session, self.path = None, None
+        claimed, session = self._claim_finish()
+        if not claimed:
+            if self.session is not None:          # the take never started (its start failed): close the session
+                session, self.session, self.path = self.session, None, None
+                self.sessions.finish(session, "failed", None, "the recording did not start")
+                self.post("save_failed", error="the recording did not start")
+            return                                # else the engine is finishing it (engine_stopped is queued)
         try:
             future = self.recorder.stop_take()
         except Exception as exc:
-            # No take to finish (e.g. the encoder never opened): still close the session, saying why.
             log.exception("stopping the take failed")
             self.sessions.finish(session, "failed", None, f"stop failed: {exc}")
             self.post("save_failed", error=str(exc))
             return
         self.pending = future
+        future.add_done_callback(lambda f: self._record_result(f, session, outcome))
 
-        def done(f: concurrent.futures.Future) -> None:
-            # Runs on the recorder's thread: record the result at once (the candidate may be gone by now),
-            # then tell the flow on its own thread.
+    def _record_result(self, future: concurrent.futures.Future, session: Any, outcome: str) -> None:
+        """On the recorder's thread: record the result at once (the candidate may be gone by now), then tell the
+        flow on its own thread."""
+        try:
+            result = future.result()
+            metadata = dict(getattr(result, "metadata", {}) or {})
+            self.last_metadata = metadata
+            failed = (getattr(result, "state", None) or metadata.get("state")) == "failed"
+            self.sessions.finish(session, outcome if not failed else "failed", metadata,
+                                 "finalize failed" if failed else None)
+            self.post("save_failed" if failed else "saved", metadata=metadata,
+                      error="finalize failed" if failed else "")
+        except Exception as exc:
+            log.exception("finalizing the take failed")
             try:
-                result = f.result()
-                metadata = dict(getattr(result, "metadata", {}) or {})
-                self.last_metadata = metadata
-                failed = (getattr(result, "state", None) or metadata.get("state")) == "failed"
-                self.sessions.finish(session, outcome if not failed else "failed", metadata,
-                                     "finalize failed" if failed else None)
-                self.post("save_failed" if failed else "saved", metadata=metadata,
-                          error="finalize failed" if failed else "")
-            except Exception as exc:
-                log.exception("finalizing the take failed")
-                try:
-                    self.sessions.finish(session, "failed", None, repr(exc))
-                except Exception:
-                    log.exception("recording the failed session failed")
-                self.post("save_failed", error=repr(exc))
-
-        future.add_done_callback(done)
+                self.sessions.finish(session, "failed", None, repr(exc))
+            except Exception:
+                log.exception("recording the failed session failed")
+            self.post("save_failed", error=repr(exc))
 
 
 class StoreSessions:

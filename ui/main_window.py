@@ -191,6 +191,7 @@ class KioskWindow(QWidget):
                 deadline = time.monotonic() + 10   # the Future's callback records the session, then posts
                 while self.runner._inbox.empty() and time.monotonic() < deadline:
                     time.sleep(0.02)
+        self.runner.close()
         self.bridge.close()
         QApplication.instance().removeEventFilter(self.watcher)
         if self.speaker is not None:

@@ -173,3 +173,17 @@ def test_save_failure_goes_to_failsafe_and_late_results_are_ignored(expect_log):
 def test_an_empty_interview_is_refused():
     with pytest.raises(ValueError, match="no questions"):
         InterviewPlan(title="x", questions=(), consent_text="")
+
+
+def test_engine_stopping_the_take_ends_the_interview_in_saving():
+    flow = Flow()
+    t = to_device_check(flow)
+    flow.send("devices_ok", t)
+    flow.send("skip_practice", t)
+    assert flow.send("engine_stopped", t + 1, reason="disk.low") == []      # not recording yet: nothing to end
+    flow.send("start_now", t + 1)
+    assert flow.send("engine_stopped", t + 2, reason="disk.low") == [StopSpeaking()]
+    assert flow.state is State.SAVING and not flow.take_open and flow.message == "disk.low"
+    assert flow.send("done", t + 3) == []                                   # the candidate's late touch: ignored
+    flow.send("saved", t + 4, metadata={})
+    assert flow.state is State.THANKS

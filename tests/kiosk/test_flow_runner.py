@@ -113,3 +113,26 @@ def test_an_encoder_that_cannot_open_ends_in_the_failsafe_with_the_session_close
     interview = store.list_interviews()[0]
     assert interview.status == "failed"
     assert runner.recorder.state == "previewing"          # the engine is still usable for the next candidate
+
+
+def test_disk_nearly_full_mid_answer_ends_the_interview_with_what_was_recorded(parts, expect_log):
+    expect_log("kiosk.recorder", r"disk low")
+    runner, store = parts()
+    runner.send("start")
+    runner.walk_in()
+    runner.send("accept")
+    runner.send("devices_ok")
+    runner.send("start_now")
+    time.sleep(1.5)
+    # The real free-space check of the recorder, with a floor above what this disk has.
+    runner.recorder.settings.min_free_mb = 10 ** 9
+    run_until(runner, State.SAVING, timeout=10)
+    assert runner.flow.message == "disk.low"
+    run_until(runner, State.THANKS, timeout=30)
+    interview = store.list_interviews()[0]
+    assert interview.status == "interrupted" and interview.end_reason == "disk_full"
+    recording = interview.recordings.get()
+    assert recording.state == "finalized" and recording.duration > 1
+    with av.open(recording.path) as container:
+        assert sum(1 for _ in container.decode(video=0)) > 10
+    runner.close()
