@@ -48,6 +48,40 @@ class DatabaseCorrupt(DatabaseError):
     pass
 
 
+CORRUPTION = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
+def _damaged(path: Path, what: str) -> DatabaseCorrupt:
+    return DatabaseCorrupt(
+        f"{path} is damaged ({what}). It was left in place, unchanged. "
+        f"Fix: move it aside (e.g. mv '{path}' '{path}.damaged') and start again: a new database is created and "
+        f"the recordings in the media folder are adopted; keep the moved file for repair "
+        f"(sqlite3 '{path}.damaged' .recover).")
+
+
+def _read_only_look(path: Path, immutable: bool) -> tuple[int, list[str] | None, list[str]]:
+    """(user_version, quick_check lines, table names); quick_check None when the file could not be opened here.
+    Raises DatabaseCorrupt only for SQLite's own corruption codes, never for "cannot open" (permissions, mounts)."""
+    uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
+            tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorname", "") in CORRUPTION or "malformed" in str(exc) or "not a database" in \
+                str(exc):
+            raise _damaged(path, str(exc)) from None
+        if immutable:
+            raise DatabaseError(f"{path} cannot be read ({exc}). It was left as it was. Fix: check its "
+                                f"permissions and that the data dir's disk is mounted and readable.") from None
+        return 0, None, []
+    return version, problems, tables
+
+
 def _inspect(path: Path) -> int:
     """Read the schema version of an existing file without changing it; raise when it is not a sound database."""
     with open(path, "rb") as handle:
@@ -57,29 +91,13 @@ def _inspect(path: Path) -> int:
             f"{path} is not an SQLite database (damaged or replaced). It was left in place, unchanged. "
             f"Fix: move it aside (e.g. mv '{path}' '{path}.damaged') and start again: a new database is created and "
             f"the recordings in the media folder are adopted; keep the moved file for repair.")
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise DatabaseCorrupt(f"{path} cannot be opened ({exc}). It was left in place. "
-                              f"Fix: check its permissions, or move it aside and start again.") from None
-    try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
-        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    except sqlite3.DatabaseError as exc:
-        raise DatabaseCorrupt(
-            f"{path} is damaged ({exc}). It was left in place, unchanged. "
-            f"Fix: move it aside (e.g. mv '{path}' '{path}.damaged') and start again: a new database is created and "
-            f"the recordings in the media folder are adopted; keep the moved file for repair "
-            f"(sqlite3 '{path}.damaged' .recover).") from None
-    finally:
-        conn.close()
+    version, problems, tables = _read_only_look(path, immutable=False)
+    if problems is None:
+        # A WAL database cannot be opened read-only where its -shm file cannot be made (a read-only mount): look
+        # at it as an immutable file instead; opening it for writing then fails with the right message.
+        version, problems, tables = _read_only_look(path, immutable=True)
     if problems != ["ok"]:
-        raise DatabaseCorrupt(
-            f"{path} is damaged (quick_check: {'; '.join(problems[:3])}). It was left in place, unchanged. "
-            f"Fix: move it aside (e.g. mv '{path}' '{path}.damaged') and start again: a new database is created and "
-            f"the recordings in the media folder are adopted; keep the moved file for repair "
-            f"(sqlite3 '{path}.damaged' .recover).")
+        raise _damaged(path, f"quick_check: {'; '.join(problems[:3])}")
     if version == 0 and tables:
         raise DatabaseError(f"{path} is an SQLite database but not one of this kiosk's (no schema version, tables: "
                             f"{', '.join(sorted(tables)[:5])}). It was left unchanged. "
@@ -103,6 +121,12 @@ def backup_copy(path: Path, version: int) -> Path:
         dest = sqlite3.connect(target)
         try:
             source.backup(dest)
+        except sqlite3.Error as exc:
+            dest.close()
+            target.unlink(missing_ok=True)     # our own half-written copy from this call, nothing else
+            raise DatabaseError(f"{path} needs a migration, and the copy kept before migrating could not be written "
+                                f"({exc}). Nothing was changed. Fix: free space on the data dir's disk, then start "
+                                f"again.") from None
         finally:
             dest.close()
             source.close()
@@ -131,13 +155,31 @@ def open_database(path: Path | str) -> pw.SqliteDatabase:
         log.info("database %s is at schema %d of %d; copy kept as %s before migrating",
                  path, version, migrations.LATEST, copy)
     db.init(str(path), pragmas=PRAGMAS)
-    db.connect()
     try:
+        db.connect()
         migrations.migrate_to_latest(db)
+    except (pw.OperationalError, pw.DatabaseError, sqlite3.Error) as exc:
+        close_database()
+        problem = _first_cause(exc)
+        hint = ("the disk is full: free space" if "full" in problem else
+                "check that the data dir is writable (not a read-only mount) and has free space")
+        raise DatabaseError(f"{path} cannot be opened for writing ({problem}). Any migration step was rolled back, "
+                            f"so it is as it was. Fix: {hint}, then start again.") from None
     except Exception:
-        db.close()
+        close_database()
         raise
     return db
+
+
+def _first_cause(exc: BaseException) -> str:
+    """The message of the error that started it: when SQLite rolls a transaction back by itself (disk full), the
+    driver's own rollback then fails with "cannot rollback", which would hide the real reason."""
+    chain = []
+    while exc is not None and len(chain) < 10:
+        chain.append(str(exc))
+        exc = exc.__cause__ or exc.__context__
+    real = [m for m in chain if not m.startswith("cannot rollback")]
+    return real[-1] if real else chain[0]
 
 
 def close_database() -> None:

@@ -148,3 +148,62 @@ def test_times_are_utc_and_ordered_as_text(database):
     assert models.Interview.get_by_id(a.id).started_at.tzinfo is not None
     later = models.Interview.select().where(models.Interview.started_at > naive - dt.timedelta(seconds=1)).count()
     assert later == 2
+
+
+def test_read_only_file_system_is_reported_with_the_fix(tiny_fs, tmp_path):
+    import subprocess
+    root = tiny_fs(2048)
+    path = root / "kiosk.sqlite3"
+    open_database(path)
+    models.Interview.create(code="RO")
+    close_database()
+    subprocess.run(["mount", "-o", "remount,ro", str(root)], check=True, timeout=30)
+    with pytest.raises(DatabaseError) as err:
+        open_database(path)
+    assert "cannot be opened for writing" in str(err.value) and "read-only" in str(err.value)
+    assert db.is_closed()
+
+
+def test_disk_full_during_a_migration_rolls_it_back(tiny_fs, tmp_path):
+    from tests.kiosk.db.test_migrations import _build_v1
+    root = tiny_fs(4096)
+    path = root / "kiosk.sqlite3"
+    _build_v1(path)
+    with sqlite3.connect(path) as conn:                   # enough rows that rebuilding a table needs real room
+        conn.executemany("INSERT INTO interview (uuid, code, candidate_name, candidate_ref, template, status, "
+                         "end_reason, created_at, consent_version, transcript, summary, is_recorded) VALUES "
+                         "(?, '', '', '', 'cli', 'completed', '', '2026-01-01', '', ?, '', 0)",
+                         [(f"u{n}", "t" * 1000) for n in range(150)])
+    rows_before = _rows(path)
+    size = path.stat().st_size
+    # 1) not even room for the copy kept before migrating: refused, nothing changed, no half copy left
+    _fill(root, size // 2)
+    with pytest.raises(DatabaseError) as err:
+        open_database(path)
+    assert "copy kept before migrating could not be written" in str(err.value) and "full" in str(err.value)
+    assert not list(root.glob("*.bak"))
+    # 2) room for the copy, not for the migration: the step is rolled back, the database stays at version 1
+    (root / "filler").unlink()
+    _fill(root, size + 40_000)
+    with pytest.raises(DatabaseError) as err:
+        open_database(path)
+    assert "full" in str(err.value) and "rolled back" in str(err.value)
+    assert len(list(root.glob("*.bak"))) == 1
+    (root / "filler").unlink()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert _rows(path) == rows_before
+    open_database(path)                                   # with room again, the migration goes through
+    assert schema_version() == migrations.LATEST and models.Interview.select().count() == 152
+    close_database()
+
+
+def _fill(root, leave_bytes):
+    import shutil
+    with open(root / "filler", "wb") as filler:
+        filler.write(b"\0" * max(0, shutil.disk_usage(root).free - leave_bytes))
+
+
+def _rows(path):
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT count(*), sum(length(transcript)) FROM interview").fetchone()
