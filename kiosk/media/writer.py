@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 ANCHOR_TOLERANCE_S = 0.005   # the microphone's stamps are smooth; a lost 10 ms block must be filled
 ANCHOR_PERSIST_S = 0.1       # ... once the disagreement has lasted this long
 ANCHOR_JUMP_S = 0.05         # ... or at once when it is this big
+ANCHOR_GAP_S = 0.009         # ... and a gap (samples missing) of about a block or more is filled at once
 VIDEO_TIME_BASE = Fraction(1, 1000)
 # Python threads (sources, UI) otherwise hold the GIL for 5 ms slices and starve the writer between encoder calls.
 SWITCH_INTERVAL_S = 0.0005
@@ -387,8 +388,9 @@ class MediaWriter:
 
         Small disagreements are left alone (the microphone's stamps are smooth; a few ms are not worth a click); a
         disagreement beyond ANCHOR_TOLERANCE_S is corrected once it has lasted ANCHOR_PERSIST_S with the same sign
-        (a transient step that comes back is ignored), by the smallest error seen meanwhile. A big jump (a lost
-        microphone coming back, a stall) is corrected at once, as is the very first block."""
+        (a transient step that comes back is ignored), by the smallest error seen meanwhile. A gap of about a block or
+        more (samples were lost: a stall, a lost microphone coming back) is filled at once, a big overlap dropped at
+        once, and the very first block starts where its stamp says."""
         rate = self.settings.audio_rate
         first = self._audio_next_pts + self._audio_buffered == 0
         if first:
@@ -396,7 +398,7 @@ class MediaWriter:
         if abs(error) <= ANCHOR_TOLERANCE_S * rate:
             self._anchor_since = None
             return 0
-        if abs(error) < ANCHOR_JUMP_S * rate:
+        if abs(error) < ANCHOR_JUMP_S * rate and error < ANCHOR_GAP_S * rate:
             if self._anchor_since is None or (self._anchor_min > 0) != (error > 0):
                 self._anchor_since, self._anchor_min = t, error
                 return 0
