@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import random
 import signal
 import subprocess
@@ -20,7 +19,7 @@ import requests
 
 from kiosk.sync import tus
 from kiosk.sync.tus import MemoryRecord, TusClient
-from tests.harness.tus import FaultProxy, random_bytes
+from tests.harness.tus import random_bytes
 
 KiB = 1024
 MiB = 1024 * 1024
@@ -314,29 +313,6 @@ def test_token_needs_https_unless_loopback(tmp_path):
     TusClient("http://sync.example.org/files/").close()           # no token: plain http is allowed
     with pytest.raises(tus.TusConfigError, match="ca_bundle"):
         TusClient("https://sync.example.org/files/", ca_bundle=str(tmp_path / "missing.pem"))
-
-
-def test_tls_is_verified_by_default(tmp_path):
-    # A self-signed TLS server: the client must refuse it (and name sync.ca_bundle as the fix).
-    import http.server
-    import ssl
-
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                    "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True,
-                   timeout=60)
-    httpd = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.handle_request, daemon=True)
-    thread.start()
-    try:
-        with TusClient(f"https://127.0.0.1:{httpd.server_address[1]}/files/", token="t") as client:
-            with pytest.raises(tus.TusUnavailable, match="sync.ca_bundle"):
-                client.capabilities()
-    finally:
-        httpd.server_close()
 
 
 def test_file_larger_than_server_limit_is_refused_413(tus_server_factory, tmp_path):
