@@ -3,12 +3,17 @@
 Timing. PortAudio hands each block the ADC time of its first sample (``time_info.inputBufferAdcTime``, input latency
 already accounted for) on its own clock, ``stream.time`` — with ALSA that is the wall clock, not the monotonic one. The
 offset between the two is measured at start (the closest of a few back-to-back readings) and re-checked every second,
-so a wall-clock step cannot move the stamps. The mapped ADC times of single blocks jitter and sometimes jump (measured
-through PulseAudio: steps of up to 70 ms), so blocks are stamped on a sample-count timeline
-``anchor + samples / rate`` that follows the median ADC error of the last ~2 s whenever it exceeds 2 ms: smooth
-stamps, no drift against the system clock, and no single bad reading moves the audio. One hard limit applies: a block
-cannot end after it arrived (PulseAudio's ALSA plugin reported ADC times up to 4 ms too late for that), so the anchor
-never follows the ADC times past the earliest arrival in the window.
+so a wall-clock step cannot move the stamps. Blocks are stamped on a sample-count timeline ``anchor + samples / rate``
+(smooth, exact between blocks); only the anchor is estimated. Measured through PulseAudio's ALSA plugin, the ADC
+times of single blocks are rough: off by up to 160 ms for the first second under load, then wandering +-5 ms over
+seconds, and now and then up to 4 ms later than the block's own arrival (impossible). Arrival times, relative to the
+sample count, have a floor that holds within 0.5 ms (delays only add to it). So:
+- settling (first 2 s): the anchor follows the median ADC time of the blocks so far, capped so that no block ends
+  after it arrived;
+- then the offset between that median and the earliest arrival is frozen, and the anchor follows the earliest
+  arrival of the last 5 s minus that offset: clock drift between the sound card and the system moves it, ADC wander
+  does not. The anchor moves only when the target is more than 3 ms away.
+An input overflow (lost samples) restarts the timeline at the next block, never before what was already stamped.
 
 Health. No callback for ``lost_after_s`` = the device is gone (PortAudio gives no error when PulseAudio dies or a USB
 mic is pulled: the callbacks just stop). A watchdog thread then reports LOST, closes the stream and reopens in the
@@ -32,8 +37,9 @@ from kiosk.capture.frames import AudioBlock, HealthCallback, SourceHealth, clock
 log = logging.getLogger(__name__)
 
 BACKOFF_S = (0.5, 1.0, 2.0)
-REANCHOR_THRESHOLD_S = 0.002
-ERROR_WINDOW = 200           # blocks (2 s at 10 ms) for the median ADC time and the earliest arrival
+REANCHOR_THRESHOLD_S = 0.003
+ADC_WINDOW = 200             # blocks (2 s at 10 ms): the median ADC time while the stream settles
+ARRIVAL_WINDOW = 500         # blocks (5 s): the earliest arrival, relative to the sample count
 
 
 def find_input_device(spec: int | str | None) -> int | None:
@@ -111,8 +117,9 @@ class Microphone:
         self._samples = 0
         self._last_end = 0.0
         self._anchor: float | None = None
-        self._adc_rel: deque[float] = deque(maxlen=ERROR_WINDOW)
-        self._arrival_rel: deque[float] = deque(maxlen=ERROR_WINDOW)
+        self._adc_rel: deque[float] = deque(maxlen=ADC_WINDOW)
+        self._arrival_rel: deque[float] = deque(maxlen=ARRIVAL_WINDOW)
+        self._latency_behind_arrival: float | None = None
 
     @property
     def description(self) -> str:
@@ -146,7 +153,7 @@ class Microphone:
         if status.input_overflow:
             # Samples were lost, so the count no longer matches time: start the timeline afresh at this block.
             self.overflows += 1
-            self._anchor = None
+            self._anchor, self._latency_behind_arrival = None, None
             self._adc_rel.clear()
             self._arrival_rel.clear()
         adc = time_info.inputBufferAdcTime
@@ -161,8 +168,16 @@ class Microphone:
                 anchor = max(anchor, self._last_end - base)
             self._anchor = anchor
         elif self.blocks_delivered % 10 == 0:
-            # Follow the ADC times, but never so far that a block would end after it arrived.
-            target = min(float(np.median(self._adc_rel)), min(self._arrival_rel))
+            earliest_arrival = min(self._arrival_rel)
+            if self._latency_behind_arrival is None:
+                # Settling: follow the ADC times, but never so far that a block would end after it arrived.
+                target = min(float(np.median(self._adc_rel)), earliest_arrival)
+                if len(self._adc_rel) >= ADC_WINDOW:
+                    # Settled: from now on the earliest arrival (steady within 0.5 ms) carries the timeline and the
+                    # ADC times (which wander +-5 ms through PulseAudio) only fix how far behind it the samples are.
+                    self._latency_behind_arrival = earliest_arrival - target
+            else:
+                target = earliest_arrival - self._latency_behind_arrival
             if abs(target - self._anchor) > REANCHOR_THRESHOLD_S:
                 self._anchor = target
                 self.reanchors += 1
@@ -182,7 +197,7 @@ class Microphone:
         """Open and start a stream on the current device list; raises on failure."""
         index = find_input_device(self.device)
         info = sd.query_devices(index)
-        self._samples, self._anchor = 0, None
+        self._samples, self._anchor, self._latency_behind_arrival = 0, None, None
         self._adc_rel.clear()
         self._arrival_rel.clear()
         stream = sd.InputStream(device=index, samplerate=self.rate, channels=self.channels, dtype="float32",
