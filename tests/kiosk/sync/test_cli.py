@@ -112,3 +112,46 @@ def test_a_second_uploader_on_the_same_data_dir_is_refused(data, tus_server):  #
     proc = run_cli(data, "--once", "--server", tus_server.url)
     assert proc.returncode == 0 and proc.stdout.count("synced   ") == 2, proc.stdout + proc.stderr
 
+
+
+def test_sync_killed_mid_upload_resumes_in_the_next_run(data, tus_server):  # noqa: F811
+    import signal
+    import time
+
+    from kiosk.sync.worker import enqueue_interview
+
+    enqueue_interview(make_interview(data, media="bin", size=1024 * 1024), data)
+    close_database()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KIOSK_SYNC_BANDWIDTH_KBPS": "4096",   # 512 kB/s: ~2 s
+           "KIOSK_SYNC_CHUNK_MB": "0.25"}
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--data-dir", str(data.root), "sync", "--once",
+                             "--server", tus_server.url], stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
+    try:
+        open_database(data.database)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            row = SyncState.get(SyncState.kind == "recording")
+            if row.offset >= 256 * 1024:
+                break
+            time.sleep(0.05)
+        close_database()
+        proc.send_signal(signal.SIGKILL)       # power cut of the uploader: no clean-up at all
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    open_database(data.database)
+    row = SyncState.get(SyncState.kind == "recording")
+    assert row.status == "uploading" and 256 * 1024 <= row.offset < 1024 * 1024 and row.upload_url
+    close_database()
+    # The next run takes the lock the dead process held and resumes at the server's offset.
+    done = run_cli(data, "--once", "--json", "--server", tus_server.url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = {f["kind"]: f for f in json.loads(done.stdout)["files"]}["recording"]
+    assert report["status"] == "synced" and report["resumed_from"] >= 256 * 1024
+    assert report["sent"] == 1024 * 1024 - report["resumed_from"]
+    stored = [u for u in tus_server.uploads() if u.metadata["kind"] == "recording"]
+    assert len(stored) == 1
+    open_database(data.database)
+    assert hashlib.sha256(stored[0].path.read_bytes()).hexdigest() == SyncState.get(
+        SyncState.kind == "recording").sha256
