@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from kiosk import logs
+
 log = logging.getLogger(__name__)
 
 
@@ -82,12 +84,14 @@ class Timing:
     declined_s: float = 10.0
     device_clip_s: float = 3.0
     read_aloud: bool = False
+    countdown_s: float = 0.0       # "I'm ready" -> this many seconds of countdown before the take starts
 
     @classmethod
     def from_config(cls, config) -> "Timing":
         return cls(idle_timeout_s=float(config["ui.idle_timeout_s"]),
                    failsafe_timeout_s=float(config["ui.failsafe_timeout_s"]),
-                   read_aloud=bool(config["ui.read_questions_aloud"]))
+                   read_aloud=bool(config["ui.read_questions_aloud"]),
+                   countdown_s=float(config["ui.countdown_s"]))
 
 
 # ---- effects: what the flow asks the outside world to do -------------------------------------------------------
@@ -340,6 +344,10 @@ class Flow:
                 return self._first_question(now, "devices confirmed")
         if s is State.THINK:
             if kind == "start_now":
+                countdown = self.timing.countdown_s
+                if countdown > 0 and self.deadline is not None and self.deadline - now > countdown:
+                    self.deadline = now + countdown       # a short countdown instead of the rest of the think time
+                    return []
                 return self._enter_think_over(now, "candidate is ready")
             if kind == "skip_practice" and self.practice:
                 return self._first_question(now, "practice skipped")
@@ -481,6 +489,16 @@ class FlowRunner:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
+        logs.current_interview.set("-")
+
+    def _track_interview(self) -> None:
+        """Log lines on the runner's thread carry the interview's uuid from the start of its session until the flow is
+        back at the attract screen. (Other threads do not share this context: see _record_result.)"""
+        uuid = _uuid_of(self.session)
+        if uuid is None and self.flow.state is not State.ATTRACT:
+            return                        # saving, thank-you: still this candidate's interview
+        if logs.current_interview.get() != (uuid or "-"):
+            logs.current_interview.set(uuid or "-")
 
     def _claim_finish(self) -> tuple[bool, Any]:
         """Exactly one of the flow (FinishTake) and the engine (it stopped the take itself) finishes a take."""
@@ -498,7 +516,8 @@ class FlowRunner:
         if not claimed:
             return
         reason = event.kind if event.kind != "recording.failed" else str(event.data.get("error", "writer failed"))
-        log.info("the recorder is ending the take by itself: %s", reason)
+        log.info("the recorder is ending the take by itself: %s", reason,
+                 extra={"interview": _uuid_of(session) or "-"})
         outcome = "completed" if event.kind == "disk.low" else "failed"
         try:
             future = self.recorder.stop_take()
@@ -515,6 +534,7 @@ class FlowRunner:
     def send(self, kind: str, **data: Any) -> None:
         before = self.flow.snapshot()
         self._apply(self.flow.send(kind, self.clock(), **data))
+        self._track_interview()
         self._changed(before)
 
     def post(self, kind: str, **data: Any) -> None:
@@ -530,11 +550,13 @@ class FlowRunner:
                 break
             self._apply(self.flow.send(kind, self.clock(), **data))
         self._apply(self.flow.tick(self.clock()))
+        self._track_interview()
         self._changed(before)
 
     def fail(self, reason: str, detail: str = "") -> None:
         before = self.flow.snapshot()
         self._apply(self.flow.fail(reason, self.clock(), detail))
+        self._track_interview()
         self._changed(before)
 
     def enter_code(self, code: str) -> None:
@@ -562,7 +584,8 @@ class FlowRunner:
             try:
                 self._apply_one(effect)
             except Exception as exc:
-                log.exception("effect %s failed", effect)
+                # The type only: an effect's fields hold the plan (interview code, consent text) and question texts.
+                log.exception("effect %s failed", type(effect).__name__)
                 if self.flow.state is not State.FAILSAFE:
                     self._apply(self.flow.fail(f"{type(effect).__name__} failed: {exc}", self.clock(),
                                                traceback.format_exc()))
@@ -571,6 +594,7 @@ class FlowRunner:
     def _apply_one(self, effect: Effect) -> None:
         if isinstance(effect, BeginSession):
             self.session, self.path = self.sessions.begin(effect.plan)
+            self._track_interview()
         elif isinstance(effect, StartTake):
             if self.path is None:
                 raise RuntimeError("no session was begun before the first take")
@@ -629,6 +653,10 @@ class FlowRunner:
     def _record_result(self, future: concurrent.futures.Future, session: Any, outcome: str) -> None:
         """On the recorder's thread: record the result at once (the candidate may be gone by now), then tell the
         flow on its own thread."""
+        with logs.interview_context(_uuid_of(session)):
+            self._record_result_now(future, session, outcome)
+
+    def _record_result_now(self, future: concurrent.futures.Future, session: Any, outcome: str) -> None:
         try:
             result = future.result()
             metadata = dict(getattr(result, "metadata", {}) or {})
@@ -645,6 +673,11 @@ class FlowRunner:
             except Exception:
                 log.exception("recording the failed session failed")
             self.post("save_failed", error=repr(exc))
+
+
+def _uuid_of(session: Any) -> str | None:
+    uuid = getattr(session, "uuid", None)
+    return uuid if isinstance(uuid, str) else None
 
 
 class StoreSessions:
@@ -666,14 +699,12 @@ class StoreSessions:
         interview, path = self.store.begin(plan, self.profile)
         template = self.store.get_template(interview.template)
         self.store.record_consent(interview, template.consent_version if template is not None else "")
-        log.info("session %s begun: %s", interview.uuid, path.name)
-        return interview, path
+        return interview, path          # the store logs the start and the end of the session
 
     def finish(self, session: Any, outcome: str, metadata: dict | None, error: str | None) -> None:
         if session is None:
             return
-        interview = self.store.finish(session, outcome, metadata, error)
-        log.info("session %s finished: %s (%s)", interview.uuid, interview.status, interview.end_reason)
+        self.store.finish(session, outcome, metadata, error)
 
     def note(self, session: Any, kind: str, **detail: Any) -> None:
         if session is not None:

@@ -187,3 +187,12 @@ def test_engine_stopping_the_take_ends_the_interview_in_saving():
     assert flow.send("done", t + 3) == []                                   # the candidate's late touch: ignored
     flow.send("saved", t + 4, metadata={})
     assert flow.state is State.THANKS
+
+
+def test_ready_shortens_the_think_time_to_the_countdown():
+    flow = Flow(Timing(countdown_s=3))
+    t = to_device_check(flow)
+    flow.send("devices_ok", t)
+    flow.send("skip_practice", t)                 # Q1: think 5 s
+    assert flow.send("start_now", t + 1) == [] and flow.deadline == t + 4
+    assert flow.send("start_now", t + 2) == [StopSpeaking(), StartTake("Q1")]   # less than 3 s left: at once
