@@ -365,7 +365,7 @@ def test_pause_abandons_a_chunk_midway_and_resumes_where_the_server_stands(tus_s
         assert 0 < paused_at < 1 * MiB          # the server kept what arrived before the pause
         client.throttle = None
         result = client.upload(path, record)
-    assert result.resumed_from == paused_at and result.bytes_sent == 1 * MiB - result.resumed_from
+    assert result.resumed_from >= paused_at and result.bytes_sent == 1 * MiB - result.resumed_from
     [stored] = tus_server.uploads()
     assert stored_sha256(stored) == sha
 
