@@ -187,3 +187,29 @@ def test_a_slow_consumer_delays_blocks_but_not_their_stamps(pulse):
     delays = [a - b.t for a, b in got.blocks[300:450]]
     assert max(delays) > 0.25                   # the backlog did arrive late ...
     assert min(delays[-50:]) < 0.05             # ... and the delay went back to normal
+
+
+def test_microphone_started_before_the_sound_server_comes_up_when_it_does(monkeypatch, expect_log):
+    """A kiosk that boots faster than its sound server: FAILED first, then OK without a restart."""
+    expect_log("kiosk.capture.microphone", r"failed: no microphone found")
+    server = PulseServer()                   # not started yet: its socket does not exist
+    for key, value in server.env.items():
+        monkeypatch.setenv(key, value)
+    sd._terminate()
+    sd._initialize()
+    mic = Microphone(None, 48000, 1)
+    got = Collector()
+    try:
+        assert not [d for d in sd.query_devices() if d["max_input_channels"] > 0]
+        mic.start(got.on_block, got.on_health)
+        got.wait_health(SourceHealth.FAILED, 5)
+        server.start()
+        got.wait_health(SourceHealth.OK, 15, after=1)
+        assert got.wait_blocks(50, 5)
+    finally:
+        mic.stop()
+        server.stop()
+        monkeypatch.undo()
+        sd._terminate()
+        sd._initialize()
+    assert got.states() == [SourceHealth.FAILED, SourceHealth.OK, SourceHealth.CLOSED]
