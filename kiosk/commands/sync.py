@@ -30,9 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "per file")
     parser.add_argument("--retry", action="store_true", help="put blocked and failed files back in the queue first "
                         "(after fixing the token, the server limit or the file)")
-    parser.add_argument("--queue-all", action="store_true", help="first queue every ended session that is not "
-                        "queued yet (e.g. ones recorded before sync was set up; the running uploader does this "
-                        "by itself)")
+    parser.add_argument("--queue-all", action="store_true", help="queue every ended session that is not queued "
+                        "yet before anything else (the uploader also does this by itself whenever its queue is "
+                        "empty; sessions recorded before sync was set up are included)")
     parser.set_defaults(func=_run)
 
 

@@ -28,6 +28,7 @@ from typing import Callable
 
 import peewee as pw
 
+from kiosk import logs
 from kiosk.config import Config
 from kiosk.db.database import db, transaction
 from kiosk.db.models import Interview, Recording, SyncState, utcnow
@@ -92,7 +93,8 @@ def enqueue_interview(interview: Interview, data: DataDir) -> list[SyncState]:
                     SyncState.id == meta.id).execute()
                 meta = SyncState.get_by_id(meta.id)
         rows.append(meta)
-    log.info("queued interview %s for sync: %d file(s)", interview.uuid, len(rows))
+    log.info("queued interview %s for sync: %d file(s)", interview.uuid, len(rows),
+             extra={"interview": interview.uuid})
     return rows
 
 
@@ -377,6 +379,8 @@ class SyncWorker:
             raise SyncBusy(f"another uploader (pid {self._lock_file.holder()}) is already syncing this kiosk's "
                            f"data. Fix: wait for it to finish, or use the admin console's 'sync now'.")
         self._recover_interrupted()
+        if self.auto_queue:
+            queue_ended_interviews(self.data)
         reports = []
         seen: set[int] = set()
         while not self._stop.is_set():
@@ -417,6 +421,11 @@ class SyncWorker:
 
     def process(self, row: SyncState) -> ItemReport:
         """One attempt at one row (with a couple of quick resumes after a dropped connection)."""
+        # This thread's lines (here and in the tus client) are about the row's interview until it is done.
+        with logs.interview_context(row.interview.uuid if row.interview_id else None):
+            return self._process(row)
+
+    def _process(self, row: SyncState) -> ItemReport:
         path = Path(row.path)
         report = ItemReport(id=row.id, kind=row.kind, interview=row.interview.uuid if row.interview_id else None,
                             file=path.name, status=row.status, size=row.size, offset=row.offset)

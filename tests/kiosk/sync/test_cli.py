@@ -101,7 +101,7 @@ def test_a_second_uploader_on_the_same_data_dir_is_refused(data, tus_server):  #
     from kiosk.sync.worker import SyncWorker
 
     make_interview(data, media="bin", size=10 * 1024)
-    app_worker = SyncWorker(sync_config(tus_server.url), data)
+    app_worker = SyncWorker(sync_config(tus_server.url), data, auto_queue=False)
     assert app_worker.run_once() == []          # holds the uploader lock until stopped, like the running app
     close_database()
     try:
