@@ -201,3 +201,24 @@ def test_stamp_survives_jpeg_and_scaling(quality, scale):
 def test_stamp_decoder_refuses_a_frame_without_a_stamp():
     image = np.random.default_rng(2).integers(0, 255, (240, 320, 3), dtype=np.uint8)
     assert decode_stamp(image) is None
+
+
+def test_a_consumer_that_raises_does_not_stop_the_camera(mjpeg_camera, expect_log):
+    expect_log("kiosk.capture.camera", r"camera frame consumer failed")
+    camera = Camera(mjpeg_camera.url, size=(320, 240))
+    got = Recorder()
+    calls = []
+
+    def on_frame(frame):
+        calls.append(frame)
+        if len(calls) == 3:
+            raise RuntimeError("a bug in the consumer")
+        got.on_frame(frame)
+
+    camera.start(on_frame, got.on_health)
+    try:
+        assert got.wait_for(lambda: len(got.frames) >= 10, 5)
+    finally:
+        camera.stop()
+    assert got.states() == [SourceHealth.OK, SourceHealth.CLOSED]
+    assert len(calls) == len(got.frames) + 1
