@@ -215,3 +215,41 @@ def test_killed_kiosk_record_is_adopted_and_recovered_at_the_next_start(data):
     assert recording.state == "recovered" and frames > 10 and duration > 1.0
     assert recording.duration == pytest.approx(duration, abs=0.2)
     close_database()
+
+
+def _dead_owner(interview_id):
+    dead = 2 ** 22 + 4321                                      # above pid_max's default: no such process
+    Recording.update(owner_pid=dead).where(Recording.interview == interview_id).execute()
+    Interview.update(owner_pid=dead).where(Interview.id == interview_id).execute()
+
+
+def test_crash_between_finalize_and_the_database_uses_the_sidecar(data, database):
+    store = SessionStore(data)
+    interview, path = store.begin(store.walk_in_plan())
+    result = record_real_take(path, 0.6, uuid=interview.uuid)   # finalized on disk, sidecar written ...
+    _dead_owner(interview.id)                                    # ... but the process died before finish()
+    report = store.recover_at_start()
+    assert report.recovered[0]["message"].startswith("finalized before the crash")
+    recording = Recording.get(Recording.interview == interview.id)
+    assert (recording.state, recording.sha256) == ("finalized", result.metadata["sha256"])
+    assert Interview.get_by_id(interview.id).status == "recovered"
+    assert decode(recording.path)[0] > 3
+
+
+def test_crash_in_the_middle_of_the_finalize_remux(data, database):
+    """Killed while the finalize copy was being written: the original is *.orig.webm, a partial *.final.webm
+    exists, the take's own name is gone. Recovery puts a verified file back under the take's name."""
+    store = SessionStore(data)
+    interview, path = store.begin(store.walk_in_plan())
+    record_real_take(path, 0.8, uuid=interview.uuid)
+    path.with_name(path.name + ".json").unlink()
+    orig = path.with_name(f"{path.stem}.orig{path.suffix}")
+    path.rename(orig)
+    path.with_name(f"{path.stem}.final{path.suffix}").write_bytes(orig.read_bytes()[:2000])
+    path.with_name(path.name + ".recording").write_text('{"kind": "take"}\n')
+    _dead_owner(interview.id)
+    report = store.recover_at_start()
+    assert [r["path"] for r in report.recovered] == [str(path)] and not report.adopted
+    recording = Recording.get(Recording.interview == interview.id)
+    assert recording.state == "recovered" and path.exists() and not orig.exists()
+    assert decode(path)[0] > 5 and recording.duration > 0.5
