@@ -50,7 +50,7 @@ class Camera:
         self.requested_fps = float(fps)
         self.open_timeout_s = open_timeout_s
         self.read_timeout_s = read_timeout_s
-        self.is_file = (isinstance(source, str) and os.path.exists(source)) if is_file is None else is_file
+        self.is_file = (isinstance(source, str) and os.path.isfile(source)) if is_file is None else is_file
         self.size: tuple[int, int] = self.requested_size    # replaced by what the camera delivers once open
         self.fps: float = self.requested_fps
         self.backend = ""
