@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import logging.handlers
 from pathlib import Path
+from typing import Iterator
 
 # The interview the current code works for; set by the session layer, read by every log line.
 current_interview: contextvars.ContextVar[str] = contextvars.ContextVar("current_interview", default="-")
+
+
+@contextlib.contextmanager
+def interview_context(uuid: str | None) -> Iterator[None]:
+    """Log lines of this block carry `uuid`. Contextvars do not cross threads: a worker thread that works for one
+    interview at a time (finalizer, sync) sets it here; a thread shared by all (a source, the monitor) passes
+    ``extra={"interview": uuid}`` on its lines instead."""
+    token = current_interview.set(uuid or "-")
+    try:
+        yield
+    finally:
+        current_interview.reset(token)
+
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(interview)s] %(message)s"
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kiosk import logs
 from kiosk.capture.frames import AudioBlock, AudioSource, SourceHealth, VideoFrame, VideoSource, clock
 from kiosk.events import EventBus
 from kiosk.media import finalize, journal as journalmod, profiles
@@ -277,7 +278,8 @@ class Recorder:
             self._chapter(take, 0.0, label)
             if writer.fallbacks:
                 self._event(take, "encoder.fallback", used=writer.video_codec, failed=writer.fallbacks)
-        log.info("take started: %s (%s, %s)", take.path, writer.video_codec, writer.audio_codec)
+        log.info("take started: %s (%s, %s)", take.path, writer.video_codec, writer.audio_codec,
+                 extra={"interview": take.interview_uuid})
 
     def pause_take(self) -> None:
         with self._lock:
@@ -334,7 +336,7 @@ class Recorder:
             if take.segments[-1].capture_end is None:
                 take.segments[-1].capture_end = now
             self.state = "finalizing"
-            take.future = self._finalizer.submit(self._finalize, take, now)
+            take.future = self._finalizer.submit(self._finalize_for_interview, take, now)
             return take.future
 
     # ------------------------------------------------------------------ internals: events and chapters
@@ -348,6 +350,11 @@ class Recorder:
         entry = {"t": round(file_t, 3), "kind": "chapter", "label": label or f"Part {take.chapter_count}"}
         take.events.append(entry)
         take.journal.append(entry, sync=True)
+
+    def _log_extra(self) -> dict:
+        """For lines from threads shared by all takes (sources, monitor): the running take's interview, if any."""
+        take = self._take
+        return {"interview": take.interview_uuid} if take is not None else {}
 
     def _on_writer_event(self, kind: str, data: dict) -> None:
         take = self._take
@@ -438,10 +445,10 @@ class Recorder:
             if self._take is not None:
                 self._event(self._take, "camera.lost" if state == "lost" else "camera.back", detail=detail)
         if state == "lost":
-            log.warning("camera lost: %s", detail)
+            log.warning("camera lost: %s", detail, extra=self._log_extra())
             self.bus.publish("camera.lost", detail=detail)
         else:
-            log.info("camera back: %s", detail)
+            log.info("camera back: %s", detail, extra=self._log_extra())
             self.bus.publish("camera.back", detail=detail)
 
     def _set_mic(self, state: str, detail: str) -> None:
@@ -452,10 +459,10 @@ class Recorder:
             if self._take is not None:
                 self._event(self._take, "mic.lost" if state == "lost" else "mic.back", detail=detail)
         if state == "lost":
-            log.warning("microphone lost: %s", detail)
+            log.warning("microphone lost: %s", detail, extra=self._log_extra())
             self.bus.publish("mic.lost", detail=detail)
         else:
-            log.info("microphone back: %s", detail)
+            log.info("microphone back: %s", detail, extra=self._log_extra())
             self.bus.publish("mic.back", detail=detail)
 
     # ------------------------------------------------------------------ internals: monitor thread
@@ -532,7 +539,8 @@ class Recorder:
             return
         free_mb = shutil.disk_usage(take.path.parent).free / 1e6
         if free_mb < self.settings.min_free_mb:
-            log.warning("disk low: %.0f MB free; finalizing the take", free_mb)
+            log.warning("disk low: %.0f MB free; finalizing the take", free_mb,
+                        extra={"interview": take.interview_uuid})
             self.bus.publish("disk.low", free_mb=round(free_mb, 1))
             with self._lock:
                 self._event(take, "disk.low", free_mb=round(free_mb, 1))
@@ -556,6 +564,10 @@ class Recorder:
         }
 
     # ------------------------------------------------------------------ internals: finalize (worker thread)
+    def _finalize_for_interview(self, take: _Take, stopped_at: float) -> TakeResult:
+        with logs.interview_context(take.interview_uuid):     # this thread's lines (finalize, remux) are the take's
+            return self._finalize(take, stopped_at)
+
     def _finalize(self, take: _Take, stopped_at: float) -> TakeResult:
         # Frames and blocks captured before the stop may still be on their way (source latency).
         remaining = stopped_at + self.settings.stop_grace_s - clock()

@@ -146,7 +146,7 @@ def apply(config, now: dt.datetime | None = None, dry_run: bool = False, actor: 
                 path.unlink(missing_ok=True)
         except OSError as exc:
             message = f"{recording.path}: could not delete ({exc.strerror}); it will be tried again"
-            log.error("retention: %s", message)
+            log.error("retention: %s", message, extra={"interview": decision.uuid})
             report.errors.append(message)
             continue
         report.deleted.append(decision)

@@ -301,6 +301,9 @@ class SessionStore:
             interview = Interview.create(template=template, code=code, candidate_name=_clean(candidate_name),
                                          candidate_ref=_clean(candidate_ref), status="scheduled")
             AuditLog.record(actor, "schedule", interview.uuid, template=template, code=code)
+        # Never the name, reference or code at INFO: the uuid is what the log knows an interview by.
+        log.info("interview %s scheduled (template %s)", interview.uuid, template,
+                 extra={"interview": interview.uuid})
         return interview
 
     def find_plan(self, code: str):
@@ -313,7 +316,7 @@ class SessionStore:
                 template = self.get_template(interview.template)
                 if template is None:
                     log.error("scheduled interview %s names a missing template %r", interview.uuid,
-                              interview.template)
+                              interview.template, extra={"interview": interview.uuid})
                     return None
                 return template.to_plan(code=interview.code, ref=interview.id)
         return None
@@ -360,6 +363,8 @@ class SessionStore:
             Recording.create(interview=interview, path=str(path), state="recording", profile=profile,
                              started_at=now, **owner)
             self._event(interview, "session.started", code=interview.code, template=interview.template)
+        log.info("interview %s started (template %s): %s", interview.uuid, interview.template, path.name,
+                 extra={"interview": interview.uuid})
         return interview, path
 
     def finish(self, session: Interview, outcome: str, metadata: dict | None, error: str | None) -> Interview:
@@ -396,6 +401,8 @@ class SessionStore:
             interview.save()
             self._event(interview, "session.ended", recording=recording, outcome=outcome, status=status,
                         reason=reason, error=_clean(error) if error else None)
+        log.info("interview %s ended: %s (%s)", interview.uuid, status, reason or outcome,
+                 extra={"interview": interview.uuid})
         return interview
 
     # ------------------------------------------------------------------ lower level, for the UI and record.py
@@ -665,7 +672,7 @@ class SessionStore:
         with transaction():
             interview.delete_instance()          # recordings, events and sync rows cascade
         log.info("interview %s deleted by %s (%d files, %d bytes)", interview.uuid, actor, len(files),
-                 summary["bytes"])
+                 summary["bytes"], extra={"interview": interview.uuid})
         return summary
 
     # ------------------------------------------------------------------ start-up recovery
@@ -726,7 +733,7 @@ class SessionStore:
         try:
             result = recover(media)
         except Exception as exc:                    # the engine's recover must never stop the start-up
-            log.exception("recovering %s failed", media)
+            log.exception("recovering %s failed", media, extra={"interview": interview.uuid})
             result = None
             message = f"recover raised {exc!r}"
         if result is not None and result.ok:
@@ -750,7 +757,8 @@ class SessionStore:
             recording.owner_pid = recording.owner_host = recording.owner_boot_id = None
             recording.save()
             self._event(interview, "recording.unrecoverable", recording=recording, message=message)
-        log.error("recording %s could not be recovered: %s (the file is kept)", media, message)
+        log.error("recording %s could not be recovered: %s (the file is kept)", media, message,
+                  extra={"interview": interview.uuid})
         report.failed.append({"uuid": interview.uuid, "path": str(media), "message": message})
 
     def _close_crashed_interview(self, interview: Interview, report: RecoveryReport) -> None:
@@ -822,6 +830,7 @@ class SessionStore:
         entry = {"uuid": interview.uuid, "path": str(media), "duration": metadata.get("duration"), "message": message}
         (report.adopted if recording.state != "failed" else report.failed).append(entry)
         if recording.state == "failed":
-            log.error("orphan file %s could not be repaired; adopted as failed (the file is kept)", media)
+            log.error("orphan file %s could not be repaired; adopted as failed (the file is kept)", media,
+                      extra={"interview": interview.uuid})
 
 
