@@ -5,7 +5,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kiosk import config as configmod
-from kiosk.db import models
 from kiosk.db.models import AuditLog, Event, Interview, Recording
 from kiosk.sessions import SessionError, SessionNotFound, SessionStore, WalkIn
 from kiosk.templates import sample_paths

@@ -13,7 +13,6 @@ import pytest
 
 from kiosk.db.database import close_database
 from kiosk.db.models import AuditLog, Event, Interview, Recording
-from kiosk.paths import DataDir
 from kiosk.sessions import SessionStore, boot_id, owner_alive
 from tests.kiosk.db.fixtures import data, database, decode, record_real_take  # noqa: F401  (fixtures)
 
