@@ -31,9 +31,13 @@ def test_demo_sources_deliver_in_real_time():
     threading.Event().wait(1.0)
     camera.stop()
     mic.stop()
-    assert 25 <= len(frames) <= 35
+    # A loaded machine may make the demo camera skip frames (on purpose), never invent or reorder them.
+    assert 15 <= len(frames) <= 32
     stamps = [f.t for f in frames]
-    assert all(abs((b - a) - 1 / 30) < 1e-6 for a, b in zip(stamps, stamps[1:]))
+    assert all(abs(t * 30 - round(t * 30)) < 1e-6 for t in stamps)     # every stamp on the 1/30 s grid
+    assert all(b > a for a, b in zip(stamps, stamps[1:]))
     samples = sum(len(b.samples) for b in blocks)
-    assert 44000 <= samples <= 52000
+    assert 30000 <= samples <= 52000
+    starts = [b.t for b in blocks]
+    assert all(abs(t * 4800 - round(t * 4800)) < 1e-6 for t in starts)  # blocks on the 10 ms sample grid
     assert health.count(SourceHealth.OK) == 2 and health.count(SourceHealth.CLOSED) == 2
