@@ -43,8 +43,8 @@ def slope_mb_per_hour(samples: list[tuple[float, float]]) -> float:
     return sum((t - mt) * (r - mr) for t, r in tail) / den * 3600 if den else float("nan")
 
 
-def run(size: tuple[int, int], fps: float, profile: str, seconds: float, folder: Path) -> dict:
-    settings = RecorderSettings(profile=profile, size=size, fps=fps, min_free_mb=100)
+def run(size: tuple[int, int], fps: float, profile: str, seconds: float, folder: Path, nice: int = 5) -> dict:
+    settings = RecorderSettings(profile=profile, size=size, fps=fps, min_free_mb=100, encoder_nice=nice)
     recorder = Recorder(DemoCamera(size, fps), DemoMicrophone(), settings)
     recorder.open()
     time.sleep(1.0)
@@ -52,13 +52,16 @@ def run(size: tuple[int, int], fps: float, profile: str, seconds: float, folder:
     backlog_max = 0
     stop = threading.Event()
 
+    frame_mb = size[0] * size[1] * 3 / 1e6
+
     def sample() -> None:
+        # RSS minus the frames waiting in the writer's bounded queue: a leak grows, a full queue comes and goes.
         nonlocal backlog_max
         while not stop.wait(1.0):
-            rss.append((time.monotonic(), rss_mb()))
             take = recorder._take
-            if take is not None:
-                backlog_max = max(backlog_max, take.writer.backlog)
+            backlog = take.writer.backlog if take is not None else 0
+            backlog_max = max(backlog_max, backlog)
+            rss.append((time.monotonic(), rss_mb() - backlog * frame_mb))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -84,6 +87,7 @@ def run(size: tuple[int, int], fps: float, profile: str, seconds: float, folder:
         "cpu_share_of_machine": round(cpu / ((wall1 - wall0) * cores), 3), "cores": cores,
         "rss_peak_mb": round(max(r for _, r in rss), 1) if rss else None,
         "rss_growth_mb_per_hour": round(slope_mb_per_hour(rss), 1),
+        "rss_trace_mb": [round(r) for _, r in rss[::max(1, len(rss) // 12)]],
         "av_offset_ms_max_abs": round(max((abs(o) for o in offsets), default=float("nan")) * 1000, 2),
         "av_offsets_n": len(offsets),
         "stop_to_final_s": round(stop_to_final, 3), "duration": m.get("duration"),
@@ -98,11 +102,12 @@ def main() -> int:
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--profile", default="webm-vp9-opus")
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--keep", action="store_true", help="keep the recording (printed path)")
+    parser.add_argument("--encoder-nice", type=int, default=5, help="RecorderSettings.encoder_nice (default 5)")
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as folder:
-        figures = run(size, args.fps, args.profile, args.seconds, Path(folder))
+        figures = run(size, args.fps, args.profile, args.seconds, Path(folder), args.encoder_nice)
+    figures["encoder_nice"] = args.encoder_nice
     print(json.dumps(figures), flush=True)
     return 0
 

@@ -63,6 +63,7 @@ class RecorderSettings:
     camera_stall_s: float = 1.0      # no frame for this long -> camera lost
     mic_stall_s: float = 0.5         # no audio block for this long -> mic lost
     stop_grace_s: float = 0.15       # frames/blocks captured before stop may still be in flight
+    encoder_nice: int = 5            # encoder threads this much nicer than the UI (0 = same priority)
 
     @classmethod
     def from_config(cls, config) -> "RecorderSettings":
@@ -259,7 +260,8 @@ class Recorder:
                 audio_bitrate_kbps=s.audio_bitrate_kbps, keyframe_interval_s=s.keyframe_interval_s,
                 fsync_interval_s=s.fsync_interval_s, audio_rate=s.audio_rate, channels=s.channels,
                 with_video=self.profile.has_video, with_audio=self.audio is not None,
-                disabled_encoders=tuple(s.disabled_encoders)), on_event=self._on_writer_event)
+                disabled_encoders=tuple(s.disabled_encoders), encoder_nice=s.encoder_nice),
+                on_event=self._on_writer_event)
             try:
                 writer.open()
             except MediaError as exc:

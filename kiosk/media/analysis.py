@@ -11,6 +11,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from kiosk.capture.demo import BEEP_S
+
 WHITE_LUMA = 200          # the demo marker frame is all white (luma 235 limited range); the pattern stays far below
 BEEP_THRESHOLD = 0.2      # the demo beep is 0.5, its tone 0.03
 QUIET_BEFORE_S = 0.2
@@ -71,22 +73,27 @@ def video_markers(scan: VideoScan) -> list[float]:
     return [t for t, y in zip(scan.times, scan.lumas) if y >= WHITE_LUMA]
 
 
-def audio_markers(samples: np.ndarray, rate: int, start: float) -> list[float]:
-    """Onset times of the demo beeps: the first loud sample after at least QUIET_BEFORE_S of quiet."""
+def audio_markers(samples: np.ndarray, rate: int, start: float, whole_only: bool = False) -> list[float]:
+    """Onset times of the demo beeps: the first loud sample after at least QUIET_BEFORE_S of quiet.
+
+    whole_only: skip beeps shorter than 80 % of the demo's 40 ms, whose start the (demo) microphone itself lost on
+    a stalled machine (the recorder filled the gap with silence, so such an onset is late by the lost blocks)."""
     loud = np.flatnonzero(np.abs(samples) > BEEP_THRESHOLD)
-    onsets = []
+    beeps: list[list[int]] = []
     last = -10 * rate
     for index in loud:
         if index - last > QUIET_BEFORE_S * rate:
-            onsets.append(start + index / rate)
+            beeps.append([index, index])
+        beeps[-1][1] = index
         last = index
-    return onsets
+    return [start + first / rate for first, end in beeps
+            if not whole_only or (end - first) / rate >= 0.8 * BEEP_S]
 
 
 def av_offsets(path: Path) -> list[float]:
-    """For each video marker, audio onset minus video marker time (s); positive = audio late."""
+    """For each video marker with a whole beep near it, audio onset minus video marker time (s); + = audio late."""
     video = video_markers(scan_video(path))
-    audio = audio_markers(*decode_audio(path))
+    audio = audio_markers(*decode_audio(path), whole_only=True)
     offsets = []
     for t in video:
         nearest = min(audio, key=lambda a: abs(a - t), default=None)
