@@ -50,15 +50,16 @@ def parts(tmp_path):
                                              video_bitrate_kbps=300, min_free_mb=50, **settings)
         recorder = Recorder(DemoCamera((320, 180), 15), DemoMicrophone(), recorder_settings, EventBus())
         recorder.open()
-        made.append(recorder)
+        made.append(recorder)     # closed after the runner (reversed below)
         from kiosk.flow import StoreSessions
         runner = FlowRunner(Flow(Timing(idle_timeout_s=60)), recorder, StoreSessions(store, "webm-vp8-opus"),
                             time.monotonic)
+        made.append(runner)
         return runner, store
 
     yield make
-    for recorder in made:
-        recorder.close()
+    for part in reversed(made):
+        part.close()              # the runner also clears the interview uuid from the log context
     close_database()
 
 
@@ -135,4 +136,3 @@ def test_disk_nearly_full_mid_answer_ends_the_interview_with_what_was_recorded(p
     assert recording.state == "finalized" and recording.duration > 1
     with av.open(recording.path) as container:
         assert sum(1 for _ in container.decode(video=0)) > 10
-    runner.close()
