@@ -148,6 +148,10 @@ def run(args, ctx) -> int:
     log.info("kiosk window shown: %dx%d, kiosk mode %s, %s", window.width(), window.height(), kiosk_mode,
              services.demo_badge or "real devices")
     try:
+        services.start_background()      # sync uploader and retention, held back while a take is in progress
+    except Exception:
+        log.exception("the background jobs (sync, retention) could not start; the kiosk records without them")
+    try:
         code = app.exec()
     finally:
         sys.excepthook = previous_hook

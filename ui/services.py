@@ -18,9 +18,36 @@ class AppServices:
     sessions: Any = None        # kiosk.flow.SessionsPort for the candidate flow (adapts `store`)
     auth: Any = None            # kiosk.admin_auth.AdminAuth for the PIN pad
     demo_badge: str = ""        # non-empty when demo devices stand in for missing ones
+    background: Any = None      # kiosk.background.BackgroundJobs (sync uploader, retention) once started
+
+    @property
+    def sync(self):
+        """The running kiosk.sync.worker.SyncWorker, or None (sync off, not started, or a bad sync setting)."""
+        return self.background.sync if self.background is not None else None
+
+    def take_in_progress(self) -> bool:
+        from kiosk.background import take_in_progress
+        return take_in_progress(self.recorder)
+
+    def start_background(self, retention_interval_s: float | None = None):
+        """After the window is up: the sync uploader (when sync.enabled) and retention, both held back while a take
+        is in progress. A job that cannot start is logged; the kiosk still records."""
+        from kiosk import background
+        if self.background is None:
+            interval = retention_interval_s or background.RETENTION_INTERVAL_S
+            self.background = background.BackgroundJobs(self.ctx.config, self.ctx.data, busy=self.take_in_progress,
+                                                        bus=self.bus, retention_interval_s=interval).start()
+        return self.background
+
+    def stop_background(self, timeout: float = 5.0) -> None:
+        """Bounded: an upload stops within one block (its offset is saved); called after the UI loop has ended."""
+        if self.background is not None:
+            self.background.stop(timeout)
+            self.background = None
 
     def close(self) -> None:
-        """Stop the devices (finalizing any take) and close the database."""
+        """Stop the background jobs and the devices (finalizing any take), then close the database."""
+        self.stop_background()
         if self.recorder is not None:
             self.recorder.close()
         if self.db is not None:

@@ -197,6 +197,7 @@ class _RowRecord:
 
 
 _running: "SyncWorker | None" = None
+_start_problem = ""
 
 
 def running() -> "SyncWorker | None":
@@ -204,17 +205,49 @@ def running() -> "SyncWorker | None":
     return _running
 
 
+def start_problem() -> str:
+    """Why the last start_if_enabled() with sync switched on did not start the uploader ("" when it did)."""
+    return _start_problem
+
+
+def sync_queue(recent_synced: int = 0) -> list[dict]:
+    """Every row not yet synced, oldest first, then the `recent_synced` last synced ones (newest first): id, kind,
+    interview (uuid), file, status, size, offset, attempts, last_error, next_attempt_at, synced_at."""
+    def as_dict(row: SyncState, interview_uuid: str | None) -> dict:
+        return {"id": row.id, "kind": row.kind, "interview": interview_uuid, "file": Path(row.path).name,
+                "status": row.status, "size": row.size, "offset": row.offset, "attempts": row.attempts,
+                "last_error": row.last_error, "next_attempt_at": row.next_attempt_at, "synced_at": row.synced_at}
+
+    def rows(query) -> list[dict]:
+        found = list(query)
+        ids = {row.interview_id for row in found if row.interview_id is not None}
+        uuids = dict(Interview.select(Interview.id, Interview.uuid).where(Interview.id.in_(list(ids))).tuples()) \
+            if ids else {}
+        return [as_dict(row, uuids.get(row.interview_id)) for row in found]
+
+    waiting = rows(SyncState.select().where(SyncState.status != "synced")
+                   .order_by(SyncState.created_at, SyncState.id))
+    done = rows(SyncState.select().where(SyncState.status == "synced")
+                .order_by(SyncState.synced_at.desc(), SyncState.id.desc()).limit(recent_synced)) \
+        if recent_synced > 0 else []
+    return waiting + done
+
+
 def start_if_enabled(config: Config, data: DataDir, *, busy: Callable[[], bool] | threading.Event | None = None,
                      bus: EventBus | None = None) -> "SyncWorker | None":
     """For the app: start the background uploader when sync.enabled. A bad setting is logged (the kiosk still
     records) and None returned; the admin console shows it through `kiosk doctor` / the sync page."""
+    global _start_problem
     if not config["sync.enabled"]:
         return None
     try:
-        return SyncWorker(config, data, busy=busy, bus=bus).start()
+        worker = SyncWorker(config, data, busy=busy, bus=bus).start()
     except tus.TusConfigError as exc:
+        _start_problem = str(exc)
         log.error("sync is switched on but cannot start: %s", exc)
         return None
+    _start_problem = ""
+    return worker
 
 
 def backoff_delay(attempts: int, base_s: float, max_s: float, rng: random.Random | None = None) -> float:
@@ -306,14 +339,8 @@ class SyncWorker:
 
     # --- what the console shows ------------------------------------------------------------------------------------
     def queue(self) -> list[dict]:
-        """Every row not yet synced, oldest first, with progress; plus the worker's current item and last error."""
-        rows = []
-        for row in SyncState.select().where(SyncState.status != "synced").order_by(SyncState.created_at,
-                                                                                     SyncState.id):
-            rows.append({"id": row.id, "kind": row.kind, "file": Path(row.path).name, "status": row.status,
-                         "size": row.size, "offset": row.offset, "attempts": row.attempts,
-                         "last_error": row.last_error, "next_attempt_at": row.next_attempt_at})
-        return rows
+        """Every row not yet synced, oldest first, with progress (see sync_queue)."""
+        return sync_queue()
 
     # --- the loop --------------------------------------------------------------------------------------------------
     def _run(self) -> None:

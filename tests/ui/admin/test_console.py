@@ -212,7 +212,9 @@ def test_sync_page_counts(qtbot, console):
     SyncState.create(path="/x/a.webm", status="failed", size=2000, offset=500, last_error="HTTP 503")
     console.show_page(console.sync)
     assert "1 failed" in console.sync.summary.text() and "1.5 kB" in console.sync.summary.text()
-    assert console.sync.errors.item(0).text() == "a.webm: HTTP 503"
+    assert console.sync.last_error.text() == "Last error (a.webm): HTTP 503"
+    assert [console.sync.table.item(0, c).text() for c in (0, 2, 3, 4)] == ["a.webm", "2.0 kB",
+                                                                          "failed (file problem)", "25 %"]
 
 
 def test_a_missing_recording_says_so_instead_of_playing(qtbot, console, services):
