@@ -7,14 +7,16 @@ It never touches a device, a file or a clock itself, so every transition is test
 all on one thread (the UI thread calls ``runner.tick()`` from a timer; results from worker threads are queued).
 
     ATTRACT -start-> CODE -code_ok/walk_in-> CONSENT -accept-> DEVICE_CHECK -devices_ok-> THINK (practice)
-       ^                                        |decline                                        |
-       |                                     DECLINED                                        ANSWER (practice, not kept)
+       ^                                        |decline, |space_refused                        |
+       |                                     DECLINED  UNAVAILABLE                           ANSWER (practice, not kept)
        |                                                                                         v
        |   THANKS <-saved- SAVING <-last done- ANSWER(Qn) <-think time over- THINK(Qn) <-done- ...
        |                                          |retake -> THINK(Qn, attempt+1)
        +-- idle timeout (from any candidate screen), thank-you timeout, failsafe timeout
 
     Any exception anywhere -> FAILSAFE: the running take is finalized (kept), back to ATTRACT after a timeout.
+    Choosing a plan checks the disk (CheckSpace): when the longest take would not fit, UNAVAILABLE ("this kiosk cannot
+    record right now, please ask staff") instead of the consent, nothing is recorded, back to ATTRACT after a timeout.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from kiosk import logs
+from kiosk.disk import NotEnoughSpace
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +48,12 @@ class State(enum.Enum):
     SAVING = "saving"
     THANKS = "thanks"
     FAILSAFE = "failsafe"
+    UNAVAILABLE = "unavailable"   # the kiosk cannot record (not enough disk space): ask staff; nothing recorded
 
 
 # States that move on by themselves; idle time does not apply to them (a candidate may talk without touching).
-TIMED_STATES = frozenset({State.THINK, State.ANSWER, State.SAVING, State.THANKS, State.DECLINED, State.FAILSAFE})
+TIMED_STATES = frozenset({State.THINK, State.ANSWER, State.SAVING, State.THANKS, State.DECLINED, State.FAILSAFE,
+                          State.UNAVAILABLE})
 
 
 @dataclass(frozen=True)
@@ -85,11 +90,13 @@ class Timing:
     device_clip_s: float = 3.0
     read_aloud: bool = False
     countdown_s: float = 0.0       # "I'm ready" -> this many seconds of countdown before the take starts
+    unavailable_s: float = 30.0    # the "cannot record right now" screen -> attract
 
     @classmethod
     def from_config(cls, config) -> "Timing":
         return cls(idle_timeout_s=float(config["ui.idle_timeout_s"]),
                    failsafe_timeout_s=float(config["ui.failsafe_timeout_s"]),
+                   unavailable_s=float(config["ui.failsafe_timeout_s"]),
                    read_aloud=bool(config["ui.read_questions_aloud"]),
                    countdown_s=float(config["ui.countdown_s"]))
 
@@ -99,6 +106,11 @@ class Timing:
 @dataclass(frozen=True)
 class Effect:
     pass
+
+
+@dataclass(frozen=True)
+class CheckSpace(Effect):            # will the plan's longest take fit? A refusal comes back as "space_refused"
+    plan: InterviewPlan
 
 
 @dataclass(frozen=True)
@@ -172,6 +184,7 @@ class Snapshot:
     message: str                     # e.g. a wrong-code notice, the failsafe reason
     save_progress: float
     help_shown: bool
+    counting_down: bool = False      # THINK: "I'm ready" was pressed, the short countdown runs
 
 
 class Flow:
@@ -199,11 +212,12 @@ class Flow:
         self.session_open = False
         self.save_progress = 0.0
         self.help_shown = False
+        self.counting_down = False      # THINK: "I'm ready" started the countdown (a second tap does nothing)
         self.outcome = ""
 
     def snapshot(self) -> Snapshot:
         return Snapshot(self.state, self.plan, self.question_index, self.practice, self.attempt, self.retakes_left,
-                        self.deadline, self.message, self.save_progress, self.help_shown)
+                        self.deadline, self.message, self.save_progress, self.help_shown, self.counting_down)
 
     @property
     def question(self) -> Question | None:
@@ -227,6 +241,7 @@ class Flow:
         self.state = to
         self.deadline = deadline
         self.help_shown = False
+        self.counting_down = False
 
     def _to_attract(self, why: str, now: float) -> list[Effect]:
         effects: list[Effect] = [StopSpeaking()]
@@ -329,6 +344,13 @@ class Flow:
             if kind == "decline":
                 self._go(State.DECLINED, "consent declined", now, now + self.timing.declined_s)
                 return []
+        if kind == "space_refused" and s in (State.CONSENT, State.DEVICE_CHECK):
+            # Not enough disk space for this plan's longest take: checked when the plan is chosen, and again by the
+            # store when the session begins (space may have gone meanwhile). Nothing was written either way.
+            self.session_open = False
+            self.message = "no_space"
+            self._go(State.UNAVAILABLE, "not enough disk space to record", now, now + self.timing.unavailable_s)
+            return [StopSpeaking()]
         if s is State.DEVICE_CHECK:
             if kind == "test_clip":
                 return [RecordTestClip(self.timing.device_clip_s)]
@@ -344,9 +366,12 @@ class Flow:
                 return self._first_question(now, "devices confirmed")
         if s is State.THINK:
             if kind == "start_now":
+                if self.counting_down:
+                    return []                             # a second tap: the countdown already runs
                 countdown = self.timing.countdown_s
                 if countdown > 0 and self.deadline is not None and self.deadline - now > countdown:
                     self.deadline = now + countdown       # a short countdown instead of the rest of the think time
+                    self.counting_down = True
                     return []
                 return self._enter_think_over(now, "candidate is ready")
             if kind == "skip_practice" and self.practice:
@@ -382,7 +407,7 @@ class Flow:
                 return self.fail(f"the recording could not be finalized: {data.get('error', '')}", now, "")
         if s is State.DEVICE_CHECK and kind == "session_ready":
             return []
-        if kind in ("save_progress", "saved", "save_failed", "session_ready", "engine_stopped"):
+        if kind in ("save_progress", "saved", "save_failed", "session_ready", "engine_stopped", "space_refused"):
             return []   # a late result (e.g. after an idle reset): the runner has already recorded it
         log.debug("flow: %s ignored in %s", kind, s.value)
         return []
@@ -401,7 +426,8 @@ class Flow:
         self.plan = plan
         self.message = ""
         self._go(State.CONSENT, why, now)
-        return []
+        # Before the consent: a runner answers at once, so a kiosk that cannot record never asks for consent.
+        return [CheckSpace(plan)]
 
     def tick(self, now: float) -> list[Effect]:
         """Time passes: countdowns end, idle candidates are reset."""
@@ -412,7 +438,7 @@ class Flow:
                     return self._enter_answer(now, "think time over")
                 if s is State.ANSWER:
                     return self._answer_done(now, "answer time over")
-                if s in (State.THANKS, State.DECLINED, State.FAILSAFE):
+                if s in (State.THANKS, State.DECLINED, State.FAILSAFE, State.UNAVAILABLE):
                     return self._to_attract(f"{s.value} timeout", now)
             if s is not State.ATTRACT and s not in TIMED_STATES \
                     and now - self.last_input >= self.timing.idle_timeout_s:
@@ -453,6 +479,8 @@ class SessionsPort(Protocol):
     def walk_in_plan(self) -> InterviewPlan | None: ...
     def begin(self, plan: InterviewPlan) -> tuple[Any, Path]: ...        # (session handle, recording path)
     def finish(self, session: Any, outcome: str, metadata: dict | None, error: str | None) -> None: ...
+    # optional: check_space(plan) raising kiosk.disk.NotEnoughSpace; refused(plan, error) to record a refusal;
+    # note(session, kind, **detail) for the interview's event log
 
 
 class FlowRunner:
@@ -592,8 +620,19 @@ class FlowRunner:
                     return
 
     def _apply_one(self, effect: Effect) -> None:
-        if isinstance(effect, BeginSession):
-            self.session, self.path = self.sessions.begin(effect.plan)
+        if isinstance(effect, CheckSpace):
+            check = getattr(self.sessions, "check_space", None)
+            try:
+                if check is not None:
+                    check(effect.plan)
+            except NotEnoughSpace as exc:
+                self._refuse(effect.plan, exc)
+        elif isinstance(effect, BeginSession):
+            try:
+                self.session, self.path = self.sessions.begin(effect.plan)
+            except NotEnoughSpace as exc:       # space went while the candidate read the consent: nothing written
+                self._refuse(effect.plan, exc)
+                return
             self._track_interview()
         elif isinstance(effect, StartTake):
             if self.path is None:
@@ -621,6 +660,18 @@ class FlowRunner:
             self.path = None
         else:
             self.ui_effect(effect)
+
+    def _refuse(self, plan: InterviewPlan, exc: NotEnoughSpace) -> None:
+        """Not enough disk space for this plan: the staff's message (needed and free MB, the fix) goes to the log and,
+        when the sessions layer keeps one, the audit log; the candidate gets the calm "ask staff" screen."""
+        log.warning("an interview was refused: %s", exc)
+        refused = getattr(self.sessions, "refused", None)
+        if refused is not None:
+            try:
+                refused(plan, exc)
+            except Exception:
+                log.exception("could not record the refused interview")
+        self._apply(self.flow.send("space_refused", self.clock(), reason=str(exc)))
 
     def _note(self, kind: str, **detail: Any) -> None:
         """An entry in the interview's event log, when the sessions layer keeps one (never fails the flow)."""
@@ -694,6 +745,27 @@ class StoreSessions:
 
     def walk_in_plan(self) -> InterviewPlan | None:
         return self.store.walk_in_plan()
+
+    def check_space(self, plan: InterviewPlan) -> None:
+        """Raises kiosk.disk.NotEnoughSpace when the plan's longest take would not fit (a store without a config has
+        no bitrates to estimate with: not checked)."""
+        if getattr(self.store, "config", None) is not None:
+            self.store.check_space(plan)
+
+    def refused(self, plan: InterviewPlan, error: NotEnoughSpace) -> None:
+        """A refusal for lack of space, where staff look: the audit log (and a scheduled interview's event log; it
+        stays scheduled, so the candidate can use the code again once there is space)."""
+        estimate = error.estimate
+        detail = dict(reason="no_space", needed_bytes=estimate.needed_bytes, free_bytes=estimate.free_bytes,
+                      where=estimate.where, message=str(error))
+        interview = None
+        if isinstance(plan.ref, int):
+            from kiosk.db.models import Interview
+            interview = Interview.get_or_none(Interview.id == plan.ref)
+        if interview is not None:
+            self.store.log_event(interview, "session.refused", **detail)
+        self.store.audit("system", "session.refused", interview.uuid if interview is not None else "",
+                         template=getattr(plan.ref, "template", None) or plan.title, **detail)
 
     def begin(self, plan: InterviewPlan) -> tuple[Any, Path]:
         interview, path = self.store.begin(plan, self.profile)

@@ -21,7 +21,7 @@ from ui.screens.base import Screen, guarded
 from ui.screens.code import CodeScreen
 from ui.screens.media import DeviceCheckScreen, MediaScreen, QuestionScreen
 from ui.screens.simple import (AttractScreen, ConsentScreen, DeclinedScreen, FailsafeScreen, SavingScreen,
-                               ThanksScreen)
+                               ThanksScreen, UnavailableScreen)
 from ui.theme import Metrics, stylesheet
 
 translate = QCoreApplication.translate   # lupdate finds translate("Context", "text") calls
@@ -111,7 +111,8 @@ class KioskWindow(QWidget):
                               (State.DEVICE_CHECK, DeviceCheckScreen(unit, self.recorder)),
                               (State.THINK, question), (State.ANSWER, question),
                               (State.SAVING, SavingScreen(unit)), (State.THANKS, ThanksScreen(unit)),
-                              (State.FAILSAFE, FailsafeScreen(unit))):
+                              (State.FAILSAFE, FailsafeScreen(unit)),
+                              (State.UNAVAILABLE, UnavailableScreen(unit))):
             screen.send = self.dispatch
             self.screens[state] = screen
             if self.stack.indexOf(screen) < 0:
@@ -148,6 +149,7 @@ class KioskWindow(QWidget):
         self._ui_map_text = ""
         self._clip_path: Path | None = None
         self._player = None
+        self._require_pin()          # before the first screen: no candidate starts on a kiosk without an admin PIN
         self._show(self.flow.snapshot())
 
     # ---- window
@@ -396,6 +398,24 @@ class KioskWindow(QWidget):
         pad.accepted.connect(guarded(self._admin_accepted))
         pad.cancelled.connect(guarded(self._close_admin))
         self._set_admin_widget(pad)
+
+    def _require_pin(self) -> None:
+        """First start: no admin PIN is set, so the PIN pad asks for one (twice) and cannot be dismissed (no Cancel in
+        its choose-a-PIN mode); the welcome screen comes after the PIN is set."""
+        auth = self.services.auth
+        if auth is None:
+            return
+        if not auth.needs_pin():
+            return
+        log.info("no admin PIN is set: asking for one before the first candidate")
+        from ui.admin.pin_pad import PinPad
+        pad = PinPad(auth)
+        pad.accepted.connect(guarded(self._first_pin_set))
+        self._set_admin_widget(pad)
+
+    def _first_pin_set(self) -> None:
+        log.info("admin PIN set at first start")
+        self._close_admin()
 
     def _admin_accepted(self) -> None:
         from ui.admin.console import AdminConsole

@@ -209,44 +209,44 @@
         <translation>Interview-Kiosk</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="271"/>
+        <location filename="../../ui/main_window.py" line="291"/>
         <source>The camera has stopped. We keep recording your voice; please wait or ask for help.</source>
         <translation>Die Kamera ist ausgefallen. Ihre Stimme wird weiter aufgenommen; bitte warten Sie oder fragen Sie nach Hilfe.</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="273"/>
+        <location filename="../../ui/main_window.py" line="293"/>
         <source>The microphone has stopped. Please ask a member of staff for help.</source>
         <translation>Das Mikrofon ist ausgefallen. Bitte fragen Sie das Personal um Hilfe.</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="274"/>
+        <location filename="../../ui/main_window.py" line="294"/>
         <source>The kiosk is running out of space. Your recording so far has been saved.</source>
         <translation>Der Speicher des Kiosks ist fast voll. Ihre bisherige Aufnahme wurde gespeichert.</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="282"/>
-        <location filename="../../ui/main_window.py" line="294"/>
+        <location filename="../../ui/main_window.py" line="302"/>
+        <location filename="../../ui/main_window.py" line="314"/>
         <source>The camera is back.</source>
         <translation>Die Kamera ist wieder da.</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="283"/>
-        <location filename="../../ui/main_window.py" line="295"/>
+        <location filename="../../ui/main_window.py" line="303"/>
+        <location filename="../../ui/main_window.py" line="315"/>
         <source>The microphone is back.</source>
         <translation>Das Mikrofon ist wieder da.</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="308"/>
+        <location filename="../../ui/main_window.py" line="328"/>
         <source>Recording a short test... say something!</source>
         <translation>Kurzer Test läuft ... sagen Sie etwas!</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="338"/>
+        <location filename="../../ui/main_window.py" line="358"/>
         <source>Playing it back...</source>
         <translation>Wiedergabe ...</translation>
     </message>
     <message>
-        <location filename="../../ui/main_window.py" line="358"/>
+        <location filename="../../ui/main_window.py" line="378"/>
         <source>Did you see and hear yourself? If not, press &quot;It&apos;s not right&quot;.</source>
         <translation>Haben Sie sich gesehen und gehört? Wenn nicht, drücken Sie &quot;Es stimmt nicht&quot;.</translation>
     </message>
@@ -279,17 +279,17 @@
         <translation>Frage {n} von {total}</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/media.py" line="137"/>
+        <location filename="../../ui/screens/media.py" line="138"/>
         <source>Start this answer again ({n} left)</source>
         <translation>Antwort neu beginnen (noch {n})</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/media.py" line="139"/>
+        <location filename="../../ui/screens/media.py" line="140"/>
         <source>Recording starts in {n} s</source>
         <translation>Aufnahme beginnt in {n} s</translation>
     </message>
     <message>
-        <location filename="../../ui/screens/media.py" line="141"/>
+        <location filename="../../ui/screens/media.py" line="142"/>
         <source>Practice starts in {n} s</source>
         <translation>Übung beginnt in {n} s</translation>
     </message>
@@ -323,6 +323,19 @@
         <location filename="../../ui/screens/simple.py" line="99"/>
         <source>Finish</source>
         <translation>Beenden</translation>
+    </message>
+</context>
+<context>
+    <name>Unavailable</name>
+    <message>
+        <location filename="../../ui/screens/simple.py" line="127"/>
+        <source>This kiosk cannot record right now.</source>
+        <translation>Dieser Kiosk kann gerade nicht aufnehmen.</translation>
+    </message>
+    <message>
+        <location filename="../../ui/screens/simple.py" line="129"/>
+        <source>Please ask a member of staff.</source>
+        <translation>Bitte fragen Sie das Personal.</translation>
     </message>
 </context>
 </TS>

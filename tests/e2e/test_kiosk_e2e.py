@@ -124,6 +124,8 @@ def test_one_full_interview_on_a_real_display(tmp_path, xvfb, pulse):
     store = SessionStore.open(data)
     store.import_template(tmp_path / "e2e.toml")
     store.schedule("e2e", code="2468", candidate_name="E2E")
+    from kiosk.admin_auth import for_database
+    for_database().set_pin("582047")     # else the kiosk opens on the PIN pad (first start: a PIN must be chosen)
     from kiosk.db import close_database
     close_database()
     config = tmp_path / "kiosk.toml"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.flow import (BeginSession, ClearCandidate, EndSession, FinishTake, Flow, InterviewPlan, Mark, PauseTake,
-                        Question, RecordTestClip, ResumeTake, Speak, StartTake, State, StopSpeaking, Timing)
+from kiosk.flow import (BeginSession, CheckSpace, ClearCandidate, EndSession, FinishTake, Flow, InterviewPlan, Mark,
+                        PauseTake, Question, RecordTestClip, ResumeTake, Speak, StartTake, State, StopSpeaking, Timing)
 
 PLAN = InterviewPlan(
     title="Test", consent_text="We record you.", code="1234",
@@ -21,7 +21,7 @@ def kinds(effects):
 def to_device_check(flow: Flow, t: float = 0.0) -> float:
     assert flow.send("start", t) == []
     assert flow.state is State.CODE
-    assert flow.send("code_ok", t + 1, plan=PLAN) == []
+    assert flow.send("code_ok", t + 1, plan=PLAN) == [CheckSpace(PLAN)]     # the disk, before the consent
     assert flow.state is State.CONSENT
     effects = flow.send("accept", t + 2)
     assert effects == [BeginSession(PLAN)]
@@ -195,4 +195,60 @@ def test_ready_shortens_the_think_time_to_the_countdown():
     flow.send("devices_ok", t)
     flow.send("skip_practice", t)                 # Q1: think 5 s
     assert flow.send("start_now", t + 1) == [] and flow.deadline == t + 4
-    assert flow.send("start_now", t + 2) == [StopSpeaking(), StartTake("Q1")]   # less than 3 s left: at once
+    assert flow.snapshot().counting_down
+    assert flow.tick(t + 3.9) == []
+    assert flow.tick(t + 4) == [StopSpeaking(), StartTake("Q1")]
+    assert flow.state is State.ANSWER and not flow.snapshot().counting_down
+    # less think time left than the countdown: "I'm ready" starts at once
+    flow.send("done", t + 10)                     # Q2: think 5 s
+    assert flow.send("start_now", t + 13) == [StopSpeaking(), ResumeTake("Q2")]
+
+
+def test_a_double_tap_on_ready_starts_the_countdown_once():
+    flow = Flow(Timing(countdown_s=3))
+    t = to_device_check(flow)
+    flow.send("devices_ok", t)
+    flow.send("skip_practice", t)                 # Q1: think 5 s
+    assert flow.send("start_now", t + 0.5) == [] and flow.deadline == t + 3.5
+    for tap in (t + 0.6, t + 1.0, t + 3.0):       # the second tap of a double tap, and more: nothing changes
+        assert flow.send("start_now", tap) == []
+        assert flow.state is State.THINK and flow.deadline == t + 3.5
+    assert flow.tick(t + 3.4) == []
+    assert flow.tick(t + 3.5) == [StopSpeaking(), StartTake("Q1")]
+    # a retake has its own think time and its own single countdown
+    flow.send("retake", t + 5)
+    assert flow.state is State.THINK and not flow.counting_down
+    assert flow.send("start_now", t + 5.1) == [] and flow.deadline == t + 8.1
+    assert flow.send("start_now", t + 5.2) == [] and flow.state is State.THINK
+    assert flow.tick(t + 8.1) == [StopSpeaking(), ResumeTake("Q1 retake 2")]
+    # the practice question's think time too
+    flow2 = Flow(Timing(countdown_s=1))
+    t = to_device_check(flow2)
+    flow2.send("devices_ok", t)                   # practice: think 2 s
+    assert flow2.send("start_now", t + 0.1) == [] and flow2.send("start_now", t + 0.2) == []
+    assert flow2.state is State.THINK and flow2.deadline == t + 1.1
+
+
+def test_not_enough_space_refuses_before_the_consent_and_returns_to_attract():
+    flow = Flow(Timing(failsafe_timeout_s=20, unavailable_s=15))
+    flow.send("start", 0)
+    assert flow.send("walk_in", 1, plan=PLAN) == [CheckSpace(PLAN)]
+    effects = flow.send("space_refused", 1, reason="Not enough disk space to record: ... Fix: ...")
+    assert effects == [StopSpeaking()]            # nothing to finish: no session, no take
+    snap = flow.snapshot()
+    assert (snap.state, snap.message, snap.deadline) == (State.UNAVAILABLE, "no_space", 16)
+    assert not flow.session_open and not flow.take_open
+    assert flow.send("accept", 2) == [] and flow.state is State.UNAVAILABLE    # no consent from here
+    assert flow.tick(15.9) == []                  # not idle-reset early: it is a timed screen
+    assert flow.tick(16) == [StopSpeaking(), ClearCandidate()]
+    assert flow.state is State.ATTRACT and flow.plan is None and flow.message == ""
+    assert flow.send("space_refused", 17) == [] and flow.state is State.ATTRACT     # a late answer: ignored
+    assert Timing().unavailable_s == 30
+
+
+def test_space_gone_when_the_session_begins_refuses_without_closing_a_session():
+    flow = Flow(Timing(unavailable_s=5))
+    t = to_device_check(flow)                     # BeginSession was asked for; the store refused it
+    assert flow.send("space_refused", t, reason="Not enough disk space") == [StopSpeaking()]
+    assert flow.state is State.UNAVAILABLE and not flow.session_open
+    assert flow.tick(t + 5) == [StopSpeaking(), ClearCandidate()]     # no EndSession: none was begun

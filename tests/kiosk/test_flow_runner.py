@@ -39,15 +39,18 @@ def parts(tmp_path):
     from kiosk.sessions import SessionStore
     made = []
 
-    def make(**settings):
+    def make(data_root=None, min_free_mb=50, **settings):
         config = Config()
-        config.set("storage.min_free_mb", 50)
-        data = DataDir(tmp_path / "data").ensure()
+        config.set("storage.min_free_mb", min_free_mb)
+        config.set("camera.size", "320x180")
+        config.set("recording.profile", "webm-vp8-opus")
+        config.set("recording.video_bitrate_kbps", 300)
+        data = DataDir(data_root or tmp_path / "data").ensure()
         store = SessionStore.open(data, config)
         (tmp_path / "t.toml").write_text(TEMPLATE)
         store.import_template(tmp_path / "t.toml")
         recorder_settings = RecorderSettings(profile="webm-vp8-opus", size=(320, 180), fps=15,
-                                             video_bitrate_kbps=300, min_free_mb=50, **settings)
+                                             video_bitrate_kbps=300, min_free_mb=min_free_mb, **settings)
         recorder = Recorder(DemoCamera((320, 180), 15), DemoMicrophone(), recorder_settings, EventBus())
         recorder.open()
         made.append(recorder)     # closed after the runner (reversed below)
@@ -136,3 +139,66 @@ def test_disk_nearly_full_mid_answer_ends_the_interview_with_what_was_recorded(p
     assert recording.state == "finalized" and recording.duration > 1
     with av.open(recording.path) as container:
         assert sum(1 for _ in container.decode(video=0)) > 10
+
+
+LONG_TEMPLATE = """
+[template]
+name = "long"
+title = "Long"
+consent_text = "ok"
+[[questions]]
+text = "Tell us everything?"
+answer_s = 3600
+[[questions]]
+text = "And more?"
+answer_s = 600
+"""
+
+
+def test_not_enough_space_on_a_small_disk_refuses_before_the_consent(parts, tiny_fs, tmp_path, expect_log):
+    """A real 64 MiB file system holding the data dir: the two-hour plan (2 x 3600 s at the configured bitrate) is
+    refused when its code is entered, calmly for the candidate, with the figures and the fix for staff; the short
+    walk-in plan fits, until the space goes while the candidate reads the consent."""
+    from kiosk.db.models import AuditLog, Event, Interview
+    expect_log("kiosk.flow", r"^an interview was refused: Not enough disk space to record: .* Fix: ")
+    runner, store = parts(data_root=tiny_fs(64 * 1024) / "data", min_free_mb=50)
+    (tmp_path / "long.toml").write_text(LONG_TEMPLATE)
+    store.import_template(tmp_path / "long.toml")
+    scheduled = store.schedule("long", code="2580", candidate_name="Ada")
+    shown = []
+    runner.on_change = lambda snapshot: shown.append(snapshot.state)
+
+    runner.send("start")
+    runner.enter_code("2580")
+    assert runner.flow.state is State.UNAVAILABLE and runner.flow.message == "no_space"
+    assert State.CONSENT not in shown                      # the candidate never saw the consent
+    assert runner.session is None and runner.path is None
+    scheduled = Interview.get_by_id(scheduled.id)
+    assert scheduled.status == "scheduled" and scheduled.started_at is None     # the code can be used again later
+    event = Event.get(Event.interview == scheduled, Event.kind == "session.refused")
+    audit = AuditLog.get(AuditLog.action == "session.refused")
+    assert audit.actor == "system" and audit.target == scheduled.uuid
+    for detail in (event.detail, audit.detail):
+        assert detail["reason"] == "no_space" and detail["needed_bytes"] > detail["free_bytes"] > 0
+        assert detail["free_bytes"] < 64 * 1024 * 1024 and "Fix:" in detail["message"]
+    assert not list(store.data.recordings.glob("*"))
+    runner.send("accept")                                  # a late tap does not reach the consent
+    assert runner.flow.state is State.UNAVAILABLE
+
+    # the timeout (ui.failsafe_timeout_s) returns to the welcome screen; nothing of the candidate is kept
+    runner.flow.deadline = runner.clock()
+    runner.tick()
+    assert runner.flow.state is State.ATTRACT and runner.flow.plan is None
+
+    # the short walk-in plan (2 x 5 s, plus the 50 MB reserve) fits on the same disk ...
+    runner.send("start")
+    runner.walk_in()
+    assert runner.flow.state is State.CONSENT
+    # ... until the space goes while the candidate reads the consent: the store refuses to begin the session
+    store.config.set("storage.min_free_mb", 100)
+    runner.send("accept")
+    assert runner.flow.state is State.UNAVAILABLE and not runner.flow.session_open
+    assert runner.session is None and runner.path is None
+    assert [i.status for i in Interview.select()] == ["scheduled"]          # no walk-in session was created
+    assert AuditLog.select().where(AuditLog.action == "session.refused").count() == 2
+    assert not list(store.data.recordings.glob("*"))

@@ -229,3 +229,85 @@ def test_shutdown_mid_answer_finalizes_the_take_and_closes_the_session(qtbot, ma
     window.shutdown()                            # what SIGTERM and the admin's "quit" end in
     assert Recording.get().state == "finalized" and Recording.get().duration > 1
     assert Interview.get().status == "interrupted"
+
+
+def test_first_start_without_a_pin_asks_for_one_before_any_candidate(qtbot, make_services):
+    """The real PIN store (the database's Setting table, audited): with no PIN set the window opens on the PIN pad in
+    its choose-a-PIN mode, which nothing dismisses; the welcome screen only after the PIN is set."""
+    from kiosk.admin_auth import for_database
+    from kiosk.db.models import AuditLog
+    from ui.main_window import KioskWindow
+    services = make_services()
+    services.auth = for_database()
+    assert services.auth.needs_pin()
+    window = KioskWindow(services, demo_badge=services.demo_badge)
+    qtbot.addWidget(window)
+    shown = []
+    window.state_shown.connect(shown.append)
+    window.show_kiosk()
+    try:
+        pad = window.admin_widget
+        assert type(pad).__name__ == "PinPad" and pad.mode == "new"
+        assert window.stack.currentWidget() is pad and pad.isVisible()
+        assert not pad.cancel_button.isVisible()
+        assert not window.screens[State.ATTRACT].isVisible()          # nothing a candidate could touch
+        # Escape, cancel, the admin entry again, idle time: the pad stays
+        qtbot.keyClick(pad, Qt.Key.Key_Escape)
+        pad.cancel()
+        window.open_admin()
+        window.flow.timing = dataclasses.replace(window.flow.timing, idle_timeout_s=0.2)
+        qtbot.wait(500)
+        assert window.admin_widget is pad and window.stack.currentWidget() is pad and shown == []
+
+        def type_pin(pin):
+            for digit in pin:
+                qtbot.mouseClick(pad.keys[digit], Qt.MouseButton.LeftButton)
+            qtbot.mouseClick(pad.keys["OK"], Qt.MouseButton.LeftButton)
+        type_pin("0000")                                              # too weak: refused, still choosing
+        assert pad.mode == "new" and window.admin_widget is pad
+        type_pin("582047")
+        assert pad.mode == "confirm"
+        type_pin("582047")
+        wait_state(qtbot, window, State.ATTRACT)
+        assert window.admin_widget is None and shown == ["attract"]   # no console: straight to the welcome screen
+        assert not services.auth.needs_pin() and services.auth.check("582047").ok
+        assert AuditLog.select().where(AuditLog.action == "admin.pin_set").count() == 1
+        click(qtbot, window, "start")
+        wait_state(qtbot, window, State.CODE)
+    finally:
+        window.shutdown()
+    # the next start, with the PIN set: the welcome screen at once
+    second = KioskWindow(services, demo_badge=services.demo_badge)
+    qtbot.addWidget(second)
+    second.show_kiosk()
+    try:
+        assert second.admin_widget is None
+        wait_state(qtbot, second, State.ATTRACT)
+    finally:
+        second.shutdown()
+
+
+def test_not_enough_space_shows_a_calm_screen_and_returns_to_attract(qtbot, make_window, expect_log):
+    """The real estimate with a reserve larger than any disk: refused when the plan is chosen, before the consent;
+    the candidate reads a calm sentence, staff find the figures and the fix in the log and the audit log."""
+    from kiosk.db.models import AuditLog, Interview, Recording
+    expect_log("kiosk.flow", r"^an interview was refused: Not enough disk space to record: .*MB are free.* Fix: ")
+    window = make_window(storage__min_free_mb=10 ** 9, ui__failsafe_timeout_s=3)
+    shown = []
+    window.state_shown.connect(shown.append)
+    click(qtbot, window, "start")
+    click(qtbot, window, "walk_in")
+    wait_state(qtbot, window, State.UNAVAILABLE)
+    assert shown == ["code", "unavailable"]                         # the consent was never shown
+    screen = window.screens[State.UNAVAILABLE]
+    texts = [label.text() for label in screen.findChildren(QLabel) if label.isVisible()]
+    assert texts == ["This kiosk cannot record right now.", "Please ask a member of staff."]
+    assert not [b for b in screen.findChildren(QPushButton) if b.isVisible()]
+    assert Interview.select().count() == 0 and Recording.select().count() == 0
+    assert not list(window.services.ctx.data.recordings.glob("*"))
+    audit = AuditLog.get(AuditLog.action == "session.refused")
+    assert audit.detail["needed_bytes"] > audit.detail["free_bytes"] and "Fix:" in audit.detail["message"]
+    qtbot.mouseClick(screen, Qt.MouseButton.LeftButton)             # a tap changes nothing
+    assert window.flow.state is State.UNAVAILABLE
+    wait_state(qtbot, window, State.ATTRACT, timeout=8000)          # ui.failsafe_timeout_s
+    assert window.flow.plan is None and window.recorder.state == "previewing"

@@ -130,6 +130,7 @@ class QuestionScreen(MediaScreen):
         remaining = max(0.0, snapshot.deadline - now) if snapshot.deadline is not None else None
         thinking = snapshot.state is State.THINK
         self.ready.setVisible(thinking)
+        self.ready.setEnabled(not snapshot.counting_down)     # pressed once: the countdown runs
         self.done.setVisible(not thinking)
         self.skip_practice.setVisible(snapshot.practice and thinking)
         self.retake.setVisible(not thinking and not snapshot.practice)

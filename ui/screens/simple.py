@@ -1,4 +1,4 @@
-"""The screens without devices: attract, consent, declined, saving, thank you, failsafe."""
+"""The screens without devices: attract, consent, declined, saving, thank you, failsafe, cannot record."""
 
 from __future__ import annotations
 
@@ -115,3 +115,17 @@ class FailsafeScreen(Screen):
         if snapshot.deadline is not None:
             seconds = max(0, math.ceil(snapshot.deadline - now))
             self.countdown.setText(translate("Failsafe", "Restarting in {n} s").format(n=seconds))
+
+
+class UnavailableScreen(Screen):
+    """The kiosk cannot record right now (not enough disk space). Calm words for the candidate; the figures and the
+    fix are in the log and the audit log for staff. Back to the welcome screen after a timeout."""
+
+    def __init__(self, unit: int, parent=None) -> None:
+        super().__init__(unit, parent)
+        self.layout_.addStretch(1)
+        self.layout_.addWidget(self.label(translate("Unavailable", "This kiosk cannot record right now."), "big",
+                                          "unavailable_title"))
+        self.layout_.addWidget(self.label(translate("Unavailable", "Please ask a member of staff."), "title",
+                                          "unavailable_hint"))
+        self.layout_.addStretch(1)
