@@ -589,8 +589,8 @@ class Recorder:
         try:
             if take.writer.failed:
                 raise finalize.FinalizeError(f"the writer failed: {take.writer.failed}")
-            info_live = finalize.probe(take.path)
-            chapters = finalize.chapters_from_events(take.events, max(end, info_live["duration"]))
+            media_end = max(end, stats.video_end_s, stats.audio_end_s)      # where the last packet ends
+            chapters = finalize.chapters_from_events(take.events, media_end)
             info = finalize.rewrite_in_place(
                 take.path, chapters, progress=lambda p: self.bus.publish("recording.finalizing", progress=p))
             chapters = finalize.chapters_from_events(take.events, info["duration"])
