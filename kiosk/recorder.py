@@ -278,6 +278,10 @@ class Recorder:
             self._take = take
             self.state = "recording"
             self._chapter(take, 0.0, label)
+            if self._camera == "lost":
+                self._event(take, "camera.lost", detail="not delivering when the take started")
+            if self._mic == "lost":
+                self._event(take, "mic.lost", detail="not delivering when the take started")
             if writer.fallbacks:
                 self._event(take, "encoder.fallback", used=writer.video_codec, failed=writer.fallbacks)
         log.info("take started: %s (%s, %s)", take.path, writer.video_codec, writer.audio_codec,

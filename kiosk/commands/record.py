@@ -99,20 +99,30 @@ def run(args, ctx) -> int:
     stop = threading.Event()
     failed: list[str] = []
 
+    held: list[dict] = []      # events before the take started: printed after the "started" line, which comes first
+    lock = threading.Lock()    # events arrive on several engine threads
+
     def on_event(event) -> None:
-        if event.kind == "recording.started":
-            started.set()
-        if event.kind == "recording.failed":
-            failed.append(event.data.get("error", ""))
-            stop.set()
-        if event.kind == "disk.low":
-            stop.set()
-        if event.kind == "recording.started":
-            say({"event": "started", **event.data})
-        elif event.kind.startswith(REPORTED_EVENTS):
-            say(event.to_json())
-            if event.kind != "recording.started":
-                tell(f"{event.kind}: {event.data}") if not args.json else None
+        with lock:
+            if event.kind == "recording.started":
+                say({"event": "started", **event.data})
+                for line in held:
+                    say(line)
+                held.clear()
+                started.set()
+                return
+            if event.kind == "recording.failed":
+                failed.append(event.data.get("error", ""))
+                stop.set()
+            if event.kind == "disk.low":
+                stop.set()
+            if event.kind.startswith(REPORTED_EVENTS):
+                if not started.is_set():
+                    held.append(event.to_json())
+                else:
+                    say(event.to_json())
+                if not args.json:
+                    tell(f"{event.kind}: {event.data}")
 
     recorder.bus.subscribe(on_event)
 
@@ -147,6 +157,8 @@ def run(args, ctx) -> int:
     except Exception as exc:
         logging.getLogger("kiosk.record").error("the take is kept, but it could not be registered as a session "
                                                 "(template 'cli'): %s", exc)
+    for line in held:          # the take never got its first frame on disk: still report what happened
+        say(line)
     say(result.metadata)
     if not args.json:
         m = result.metadata

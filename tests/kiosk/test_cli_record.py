@@ -116,3 +116,16 @@ def test_bad_arguments_say_the_fix(data_dir):
     proc = subprocess.run(kiosk(data_dir, "recover", str(data_dir / "missing.webm")), env=ENV,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and "does not exist" in proc.stdout
+
+
+def test_camera_that_does_not_open_still_records_slate_and_started_comes_first(data_dir):
+    proc = subprocess.run(kiosk(data_dir, "record", "--duration", "1.5", "--camera", "7", "--mic", "demo",
+                                "--size", "320x240", "--json"), env=ENV, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert lines[0]["event"] == "started"
+    assert any(line.get("event") == "camera.lost" for line in lines[1:-1])
+    meta = lines[-1]
+    assert meta["state"] == "finalized" and meta["events"][1]["kind"] == "camera.lost"
+    scan = analysis.scan_video(Path(meta["recording_path"]))
+    assert scan.count >= 40 and max(scan.lumas) < 60          # dark slate frames all along
