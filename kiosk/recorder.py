@@ -117,9 +117,11 @@ class _Segment:
 class _Take:
     path: Path
     writer: MediaWriter
-    journal: journalmod.Journal
+    journal: journalmod.Journal | None
     interview_uuid: str
     recorded_at: str
+    ready: threading.Event = field(default_factory=threading.Event)   # the encoder is open (or failed to)
+    error: str | None = None
     segments: list[_Segment] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
     accepting: bool = True
@@ -191,13 +193,12 @@ class Recorder:
     def close(self) -> None:
         """Stop any take (finalizing it), then the sources."""
         future = None
-        with self._lock:
-            if self.state == "closed":
-                return
-            if self._take is not None and self._take.future is None:
-                future = self.stop_take()
-            elif self._take is not None:
-                future = self._take.future
+        if self.state == "closed":
+            return
+        self._ready_take()                     # a take still opening its encoders: let it finish opening first
+        take = self._take
+        if take is not None:
+            future = take.future if take.future is not None else self.stop_take()
         if future is not None:
             try:
                 future.result(timeout=600)
@@ -240,14 +241,21 @@ class Recorder:
         return _dbfs(peak), _dbfs(math.sqrt(total / max(1, count)))
 
     # ------------------------------------------------------------------ takes
-    def start_take(self, path: Path, *, interview_uuid: str | None = None, label: str | None = None) -> None:
-        """Open the encoder (along the fallback chain) and start writing. Returns at once."""
+    def start_take(self, path: Path, *, interview_uuid: str | None = None, label: str | None = None,
+                   wait: bool = False) -> None:
+        """Start a take; returns at once. The encoders open on a worker thread (VP9 at 1080p takes ~60 ms, too long
+        for a UI thread): the take's timeline starts when they are open. A failure to open any encoder is reported
+        as "recording.failed" (with wait=True it is raised as RecorderError instead). Calls made meanwhile (pause,
+        mark, stop ...) wait for the opening to end."""
         path = Path(path)
         with self._lock:
             if self.state == "idle":
                 self.open()
             if self.state != "previewing":
                 raise RecorderError(f"cannot start a take while {self.state}. Fix: stop the current take first.")
+            if path.exists():
+                raise RecorderError(f"{path} already exists and a recording is never overwritten. "
+                                    "Fix: choose a new file name (kiosk.media.naming.recording_path gives one).")
             path.parent.mkdir(parents=True, exist_ok=True)
             free_mb = shutil.disk_usage(path.parent).free / 1e6
             if free_mb < self.settings.min_free_mb:
@@ -262,21 +270,41 @@ class Recorder:
                 with_video=self.profile.has_video, with_audio=self.audio is not None,
                 disabled_encoders=tuple(s.disabled_encoders), encoder_nice=s.encoder_nice),
                 on_event=self._on_writer_event)
-            try:
-                writer.open()
-            except MediaError as exc:
-                self.bus.publish("recording.failed", error=str(exc))
-                raise RecorderError(str(exc)) from exc
-            uid = interview_uuid or str(uuidmod.uuid4())
-            recorded_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            header = {"recorded_at": recorded_at, "interview_uuid": uid, "profile": s.profile,
-                      "video_codec": writer.video_codec, "audio_codec": writer.audio_codec, "fps": s.fps,
-                      "size": list(writer.size), "encoder_fallbacks": writer.fallbacks}
-            take = _Take(path=writer.path, writer=writer, journal=journalmod.Journal(writer.path, header),
-                         interview_uuid=uid, recorded_at=recorded_at)
-            take.segments.append(_Segment(capture_start=clock(), file_start=0.0))
+            take = _Take(path=path, writer=writer, journal=None, interview_uuid=interview_uuid or str(uuidmod.uuid4()),
+                         recorded_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
             self._take = take
             self.state = "recording"
+        threading.Thread(target=self._open_take, args=(take, label), name="take-open", daemon=True).start()
+        if wait:
+            take.ready.wait()
+            if take.error:
+                raise RecorderError(take.error)
+
+    def _open_take(self, take: _Take, label: str | None) -> None:
+        writer = take.writer
+        try:
+            writer.open()
+        except MediaError as exc:
+            take.error = str(exc)
+            with self._lock:
+                if self._take is take:
+                    self._take = None
+                    self.state = "previewing"
+            take.ready.set()
+            log.error("take could not start: %s", exc)
+            self.bus.publish("recording.failed", error=str(exc))
+            return
+        s = self.settings
+        header = {"recorded_at": take.recorded_at, "interview_uuid": take.interview_uuid, "profile": s.profile,
+                  "video_codec": writer.video_codec, "audio_codec": writer.audio_codec, "fps": s.fps,
+                  "size": list(writer.size), "encoder_fallbacks": writer.fallbacks}
+        journal = journalmod.Journal(writer.path, header)
+        with self._lock:
+            take.path = writer.path
+            take.journal = journal
+            for entry in take.events:           # anything logged while the encoders opened
+                journal.append(entry)
+            take.segments.append(_Segment(capture_start=clock(), file_start=0.0))
             self._chapter(take, 0.0, label)
             if self._camera == "lost":
                 self._event(take, "camera.lost", detail="not delivering when the take started")
@@ -284,10 +312,19 @@ class Recorder:
                 self._event(take, "mic.lost", detail="not delivering when the take started")
             if writer.fallbacks:
                 self._event(take, "encoder.fallback", used=writer.video_codec, failed=writer.fallbacks)
+            take.ready.set()
         log.info("take started: %s (%s, %s)", take.path, writer.video_codec, writer.audio_codec,
                  extra={"interview": take.interview_uuid})
 
+    def _ready_take(self) -> _Take | None:
+        """The current take once its encoders are open (waits for them, never while holding the lock)."""
+        take = self._take
+        if take is not None and not take.ready.is_set():
+            take.ready.wait(30)
+        return take if take is not None and take.error is None and take.ready.is_set() else None
+
     def pause_take(self) -> None:
+        self._ready_take()
         with self._lock:
             take = self._take
             if take is None or self.state != "recording":
@@ -300,6 +337,7 @@ class Recorder:
         self.bus.publish("recording.paused", label=None)
 
     def resume_take(self, label: str | None = None) -> None:
+        self._ready_take()
         with self._lock:
             take = self._take
             if take is None or self.state != "paused":
@@ -314,6 +352,7 @@ class Recorder:
         self.bus.publish("recording.resumed", label=label)
 
     def mark(self, label: str) -> None:
+        self._ready_take()
         with self._lock:
             take = self._take
             if take is None or self.state not in ("recording", "paused"):
@@ -332,6 +371,12 @@ class Recorder:
 
     def stop_take(self) -> concurrent.futures.Future:
         """Finalize (remux) in the background; the Future gives a TakeResult."""
+        pending = self._take
+        if pending is not None and self._ready_take() is None and pending.error:
+            failed: concurrent.futures.Future = concurrent.futures.Future()
+            failed.set_result(TakeResult({"recording_path": str(pending.path), "state": "failed",
+                                          "error": pending.error}, pending.path, "failed", pending.error))
+            return failed
         with self._lock:
             take = self._take
             if take is None:
@@ -349,13 +394,15 @@ class Recorder:
     def _event(self, take: _Take, kind: str, **data) -> None:
         entry = {"t": round(take.file_now(clock()), 3), "kind": kind, **data}
         take.events.append(entry)
-        take.journal.append(entry, sync=kind in ("chapter", "paused", "resumed"))
+        if take.journal is not None:
+            take.journal.append(entry, sync=kind in ("chapter", "paused", "resumed"))
 
     def _chapter(self, take: _Take, file_t: float, label: str | None) -> None:
         take.chapter_count += 1
         entry = {"t": round(file_t, 3), "kind": "chapter", "label": label or f"Part {take.chapter_count}"}
         take.events.append(entry)
-        take.journal.append(entry, sync=True)
+        if take.journal is not None:
+            take.journal.append(entry, sync=True)
 
     def _log_extra(self) -> dict:
         """For lines from threads shared by all takes (sources, monitor): the running take's interview, if any."""

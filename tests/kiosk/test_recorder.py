@@ -168,15 +168,40 @@ def test_fallback_chain_records_which_encoder_was_used(tmp_path, expect_log):
 
 def test_no_encoder_at_all_is_a_clear_error(tmp_path, expect_log):
     expect_log("kiosk.media.writer", r"could not open")
+    expect_log("kiosk.recorder", r"could not start")
     recorder, events = make_recorder(profile="mp4-h264-aac", disabled_encoders=("libx264",))
     recorder.open()
     try:
         with pytest.raises(RecorderError, match="Fix:"):
-            recorder.start_take(tmp_path / "x.mp4")
+            recorder.start_take(tmp_path / "x.mp4", wait=True)
         assert recorder.state == "previewing" and not list(tmp_path.iterdir())
+        recorder.start_take(tmp_path / "y.mp4")       # without wait: returns at once, the failure is an event
+        result = recorder.stop_take().result(timeout=30)
+        assert result.state == "failed" and "Fix:" in result.message and recorder.state == "previewing"
     finally:
         recorder.close()
-    assert "recording.failed" in kinds(events)
+    assert kinds(events).count("recording.failed") == 2 and not list(tmp_path.iterdir())
+
+
+def test_start_take_returns_before_the_encoder_is_open_and_calls_meanwhile_wait(tmp_path):
+    recorder, events = make_recorder()
+    recorder.open()
+    try:
+        began = time.perf_counter()
+        recorder.start_take(tmp_path / "quick.webm", label="Q1")
+        returned = time.perf_counter() - began
+        recorder.mark("Q1 retake 2")                  # right away: waits for the encoder, then marks
+        time.sleep(1.0)
+        result = recorder.stop_take().result(timeout=30)
+    finally:
+        recorder.close()
+    assert returned < 0.05, returned
+    logged = [e["label"] for e in result.metadata["events"] if e["kind"] == "chapter"]
+    assert logged == ["Q1", "Q1 retake 2"]             # the mark came after the take's start ...
+    chapters = result.metadata["chapters"]            # ... at once: Q1 is empty (left out) or a few ms long
+    assert chapters[-1]["label"] == "Q1 retake 2" and chapters[-1]["start"] < 0.1
+    assert all(c["end"] - c["start"] < 0.1 for c in chapters[:-1])
+    assert result.metadata["duration"] >= 0.9
 
 
 def test_existing_file_is_never_overwritten(tmp_path):

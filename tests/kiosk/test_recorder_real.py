@@ -72,7 +72,7 @@ def test_ten_seconds_from_network_camera_and_virtual_mic_with_speech(mjpeg_camer
     try:
         assert wait_for(lambda: recorder.status()["frames_captured"] > 10 and
                         clock() - recorder._last_block_at < 0.1, 15)
-        recorder.start_take(tmp_path / "real.webm", label="Q1")
+        recorder.start_take(tmp_path / "real.webm", label="Q1", wait=True)
         t0 = recorder._take.segments[0].capture_start
         assert wait_for(lambda: any(e.kind == "recording.started" for e in events), 10)
         time.sleep(2.0)
