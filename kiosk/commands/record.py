@@ -133,7 +133,7 @@ def run(args, ctx) -> int:
     try:
         recorder.open()
         try:
-            recorder.start_take(out, interview_uuid=args.uuid)
+            recorder.start_take(out, interview_uuid=args.uuid, wait=True)
         except RecorderError as exc:
             tell(f"kiosk record: {exc}")
             return 1
