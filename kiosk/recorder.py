@@ -242,11 +242,12 @@ class Recorder:
 
     # ------------------------------------------------------------------ takes
     def start_take(self, path: Path, *, interview_uuid: str | None = None, label: str | None = None,
-                   wait: bool = False) -> None:
-        """Start a take; returns at once. The encoders open on a worker thread (VP9 at 1080p takes ~60 ms, too long
-        for a UI thread): the take's timeline starts when they are open. A failure to open any encoder is reported
-        as "recording.failed" (with wait=True it is raised as RecorderError instead). Calls made meanwhile (pause,
-        mark, stop ...) wait for the opening to end."""
+                   wait: bool = True) -> None:
+        """Start a take. The encoders open on a worker thread (VP9 at 1080p takes 60-75 ms) and the take's timeline
+        starts when they are open. wait=True (default) returns once they are open and raises RecorderError when none
+        can be; wait=False returns at once (for a UI thread), a failure then arrives as "recording.failed" and calls
+        made meanwhile (pause, mark, stop ...) wait for the opening to end. Either way "recording.failed" is
+        published on failure."""
         path = Path(path)
         with self._lock:
             if self.state == "idle":

@@ -173,9 +173,9 @@ def test_no_encoder_at_all_is_a_clear_error(tmp_path, expect_log):
     recorder.open()
     try:
         with pytest.raises(RecorderError, match="Fix:"):
-            recorder.start_take(tmp_path / "x.mp4", wait=True)
+            recorder.start_take(tmp_path / "x.mp4")
         assert recorder.state == "previewing" and not list(tmp_path.iterdir())
-        recorder.start_take(tmp_path / "y.mp4")       # without wait: returns at once, the failure is an event
+        recorder.start_take(tmp_path / "y.mp4", wait=False)   # returns at once, the failure is an event
         result = recorder.stop_take().result(timeout=30)
         assert result.state == "failed" and "Fix:" in result.message and recorder.state == "previewing"
     finally:
@@ -188,7 +188,7 @@ def test_start_take_returns_before_the_encoder_is_open_and_calls_meanwhile_wait(
     recorder.open()
     try:
         began = time.perf_counter()
-        recorder.start_take(tmp_path / "quick.webm", label="Q1")
+        recorder.start_take(tmp_path / "quick.webm", label="Q1", wait=False)
         returned = time.perf_counter() - began
         recorder.mark("Q1 retake 2")                  # right away: waits for the encoder, then marks
         time.sleep(1.0)
