@@ -130,6 +130,7 @@ def remux(src: Path, dst: Path, chapters: list[dict] | None = None,
             for stream in inp.streams:
                 if stream.type in ("video", "audio"):
                     mapping[stream.index] = out.add_stream_from_template(stream)
+                    counts[stream.index] = 0          # a stream with no packet yet (a very short take) counts too
             if chapters:
                 out.set_chapters([{"id": i + 1, "start": int(round(c["start"] * 1000)),
                                    "end": int(round(c["end"] * 1000)), "time_base": Fraction(1, 1000),

@@ -471,6 +471,12 @@ class MediaWriter:
             self._thread.join()
         try:
             if self._failed is None:
+                # A take stopped before anything arrived still becomes a valid (tiny) file, not a bare header.
+                if self._vstream is not None and self.stats.frames_encoded == 0:
+                    self._encode_video(np.zeros((self.size[1], self.size[0], 3), np.uint8), 0.0)
+                if self._astream is not None and self._audio_next_pts + self._audio_buffered == 0:
+                    self._append_audio(np.zeros((self._audio_frame_size, self.settings.channels), np.float32),
+                                       silence=True)
                 if self._astream is not None and self._vstream is not None and pad_audio_to_video:
                     self._fill_silence(self.stats.video_end_s)
                 if self._astream is not None and self._audio_buffered:

@@ -86,3 +86,16 @@ def test_recording_path_follows_the_seed_and_never_exists(tmp_path):
     second = naming.recording_path(data, "u-1", "webm-vp9-opus")
     assert second != first and not second.exists()
     assert naming.recording_path(data, "u-1", "mp4-h264-aac").suffix == ".mp4"
+
+
+def test_a_take_stopped_at_once_is_finalized(tmp_path):
+    recorder = Recorder(DemoCamera((160, 120), 30), DemoMicrophone(),
+                        RecorderSettings(size=(160, 120), fps=30, min_free_mb=50))
+    recorder.open()
+    try:
+        recorder.start_take(tmp_path / "blink.webm")
+        result = recorder.stop_take().result(timeout=30)     # before a frame, maybe before any packet
+    finally:
+        recorder.close()
+    assert result.state == "finalized", result.message
+    assert finalize.probe(result.path)["streams"] and not journal.journal_path(result.path).exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from kiosk.capture.demo import DemoCamera, DemoMicrophone
 from kiosk.media import analysis, finalize, profiles
@@ -83,3 +84,16 @@ def test_odd_sizes_are_made_even_and_frames_of_another_size_are_scaled(tmp_path)
     writer.close()
     video = finalize.probe(writer.path)["streams"][0]
     assert (video["width"], video["height"]) == (160, 120) and video["packets"] >= 1
+
+
+@pytest.mark.parametrize("profile", ["webm-vp9-opus", "mp4-h264-aac", "audio-opus"])
+def test_closed_before_anything_arrived_is_still_a_valid_file(tmp_path, profile):
+    p = profiles.get(profile)
+    writer = MediaWriter(WriterSettings(path=tmp_path / f"empty.{p.ext}", profile=p, size=(160, 120),
+                                        with_video=p.has_video))
+    writer.open()
+    writer.close()
+    info = finalize.probe(writer.path)
+    assert len(info["streams"]) == (2 if p.has_video else 1) and all(s["packets"] >= 1 for s in info["streams"])
+    finalize.rewrite_in_place(writer.path)
+    assert finalize.probe(writer.path)["seekable"]
