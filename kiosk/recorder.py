@@ -172,6 +172,7 @@ class Recorder:
         self._slates = {kind: _slate(settings.size, text) for kind, text in
                         (("off", "CAMERA OFF"), ("lost", "CAMERA LOST - RECONNECTING"), ("none", "NO CAMERA"))}
         self._restart_at = {"camera": 0.0, "mic": 0.0}
+        self._failed_start: _Take | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def open(self) -> None:
@@ -274,6 +275,7 @@ class Recorder:
             take = _Take(path=path, writer=writer, journal=None, interview_uuid=interview_uuid or str(uuidmod.uuid4()),
                          recorded_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
             self._take = take
+            self._failed_start = None
             self.state = "recording"
         threading.Thread(target=self._open_take, args=(take, label), name="take-open", daemon=True).start()
         if wait:
@@ -291,6 +293,7 @@ class Recorder:
                 if self._take is take:
                     self._take = None
                     self.state = "previewing"
+                self._failed_start = take         # a stop_take() that comes after this still gets its result
             take.ready.set()
             log.error("take could not start: %s", exc)
             self.bus.publish("recording.failed", error=str(exc))
@@ -373,6 +376,8 @@ class Recorder:
     def stop_take(self) -> concurrent.futures.Future:
         """Finalize (remux) in the background; the Future gives a TakeResult."""
         pending = self._take
+        if pending is None:
+            pending, self._failed_start = self._failed_start, None
         if pending is not None and self._ready_take() is None and pending.error:
             failed: concurrent.futures.Future = concurrent.futures.Future()
             failed.set_result(TakeResult({"recording_path": str(pending.path), "state": "failed",
