@@ -48,4 +48,4 @@ def test_bundle_runs_version_and_a_demo_recording(bundle, tmp_path):
         frames = sum(1 for _ in container.decode(video=0))
     assert 2.8 <= lines[-1]["duration"] <= 3.5 and frames >= 60
     print(f"bundle start (--version): {start_seconds:.2f} s; size: "
-          f"{sum(p.stat().st_size for p in bundle.parent.rglob('*') if p.is_file()) / 1e6:.0f} MB")
+          f"{sum(p.stat().st_size for p in bundle.parent.rglob('*') if p.is_file() and not p.is_symlink()) / 1e6:.0f} MB")
