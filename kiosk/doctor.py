@@ -246,7 +246,8 @@ def check_sync(config: Config) -> Check:
     except tus.TusConfigError as exc:
         return Check("sync", "fail", str(exc).split(" Fix: ")[0], str(exc).partition(" Fix: ")[2])
     except tus.TusError as exc:
-        return Check("sync", "fail", f"{tus._safe(url)} cannot be reached: {exc}",
+        reason = str(exc).split(". Uploads wait")[0]
+        return Check("sync", "fail", f"{tus._safe(url)} cannot be reached: {reason}",
                      "check the network and sync.server_url; uploads wait in the queue meanwhile")
     if probe.status_code in (401, 403):
         return Check("sync", "fail", f"{tus._safe(url)} refuses the token ({probe.status_code})",

@@ -275,6 +275,11 @@ class TusClient:
         except requests.exceptions.SSLError as exc:
             raise TusUnavailable(f"{method} {_safe(url)}: TLS verification failed ({_reason(exc)}). "
                                  f"Fix: set sync.ca_bundle to the server's CA certificate.") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            # Retried with backoff; the fix is for whoever reads the admin console or `kiosk sync`.
+            raise TusUnavailable(f"{method} {_safe(url)}: {_reason(exc)}. Uploads wait and retry by themselves. "
+                                 f"Fix: check the kiosk's network and that sync.server_url is right and the "
+                                 f"server is running.") from None
         except requests.RequestException as exc:
             raise TusUnavailable(f"{method} {_safe(url)}: {_reason(exc)}") from None
 
