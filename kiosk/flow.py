@@ -486,8 +486,9 @@ class SessionsPort(Protocol):
 class FlowRunner:
     """Runs the Flow on one thread: applies its effects to the recorder and the session store.
 
-    Results from other threads (a finalize Future, recorder events) are queued with `post` and handled on the next
-    `tick`, so the Flow is only ever touched by the thread that owns the runner (the UI thread in the app).
+    Results from other threads (a finalize Future, recorder events, a take whose encoders could not open) are queued
+    with `post` and handled on the next `tick`, so the Flow is only ever touched by the thread that owns the runner
+    (the UI thread in the app). start_take is called with wait=False: that thread never waits for the encoders.
     Effects that only a UI can carry out (Speak, RecordTestClip, ClearCandidate) go to `ui_effect`.
     """
 
@@ -540,6 +541,9 @@ class FlowRunner:
     def _on_engine_event(self, event) -> None:
         """On the recorder's thread: it is ending the take by itself. Take the finalize Future now, while the take
         still exists (stop_take returns the same Future to whoever asks), and tell the flow."""
+        if event.kind == "recording.failed" and event.data.get("stage") == "start":
+            self._on_start_failed(str(event.data.get("error", "no encoder could be opened")))
+            return
         claimed, session = self._claim_finish()
         if not claimed:
             return
@@ -557,6 +561,26 @@ class FlowRunner:
         self.pending = future
         self.post("engine_stopped", reason=reason)
         future.add_done_callback(lambda f: self._record_result(f, session, outcome))
+
+    def _on_start_failed(self, error: str) -> None:
+        """On the recorder's thread: the take this runner started (start_take with wait=False) could not open any
+        encoder. Nothing was recorded, so there is nothing to finalize; the flow hears of it on the next tick, just as
+        if start_take had raised. A failure of a take the runner did not start (the device-check clip) is not its
+        business; if the flow is already finishing the take, its stop_take gets the failed result instead."""
+        with self._lock:
+            if not self._take_running:
+                return
+            self._take_running = False
+        self.post(_START_FAILED, error=error)
+
+    def _start_failed(self, error: str) -> None:
+        """On the runner's thread: end the interview exactly as a RecorderError from start_take would have."""
+        if not self.flow.take_open:
+            # The flow finished the take meanwhile; _finish found it not running and closed the session as failed.
+            log.info("the take could not start: %s", error)
+            return
+        log.error("effect StartTake failed: %s", error)
+        self._apply(self.flow.fail(f"StartTake failed: {error}", self.clock(), ""))
 
     # inputs
     def send(self, kind: str, **data: Any) -> None:
@@ -576,7 +600,10 @@ class FlowRunner:
                 kind, data = self._inbox.get_nowait()
             except queue.Empty:
                 break
-            self._apply(self.flow.send(kind, self.clock(), **data))
+            if kind == _START_FAILED:
+                self._start_failed(**data)
+            else:
+                self._apply(self.flow.send(kind, self.clock(), **data))
         self._apply(self.flow.tick(self.clock()))
         self._track_interview()
         self._changed(before)
@@ -638,10 +665,18 @@ class FlowRunner:
             if self.path is None:
                 raise RuntimeError("no session was begun before the first take")
             uuid = getattr(self.session, "uuid", None)
-            self.recorder.start_take(self.path, interview_uuid=uuid if isinstance(uuid, str) else None,
-                                     label=effect.label)
-            with self._lock:
+            with self._lock:              # before the call: a failure to open the encoders can be reported at once
                 self._take_running = True
+            try:
+                # Never block the UI thread on the encoders opening (60-75 ms for VP9 at 1080p): "no encoder could
+                # open" comes back as the "recording.failed" event (stage "start"), handled on the next tick.
+                # Refusals known at once (state, existing path, low disk) still raise RecorderError here.
+                self.recorder.start_take(self.path, interview_uuid=uuid if isinstance(uuid, str) else None,
+                                         label=effect.label, wait=False)
+            except BaseException:
+                with self._lock:
+                    self._take_running = False
+                raise
             self._note("answer.started", label=effect.label)
         elif isinstance(effect, PauseTake):
             self.recorder.pause_take()
@@ -724,6 +759,9 @@ class FlowRunner:
             except Exception:
                 log.exception("recording the failed session failed")
             self.post("save_failed", error=repr(exc))
+
+
+_START_FAILED = "_start_failed"     # runner-internal inbox entry (not a flow input): the take's encoders did not open
 
 
 def _uuid_of(session: Any) -> str | None:

@@ -248,7 +248,7 @@ class Recorder:
         starts when they are open. wait=True (default) returns once they are open and raises RecorderError when none
         can be; wait=False returns at once (for a UI thread), a failure then arrives as "recording.failed" and calls
         made meanwhile (pause, mark, stop ...) wait for the opening to end. Either way "recording.failed" is
-        published on failure."""
+        published on failure, with stage="start" (a take that never started; "writing" and "finalize" are later)."""
         path = Path(path)
         with self._lock:
             if self.state == "idle":
@@ -296,7 +296,7 @@ class Recorder:
                 self._failed_start = take         # a stop_take() that comes after this still gets its result
             take.ready.set()
             log.error("take could not start: %s", exc)
-            self.bus.publish("recording.failed", error=str(exc))
+            self.bus.publish("recording.failed", error=str(exc), stage="start")
             return
         s = self.settings
         header = {"recorded_at": take.recorded_at, "interview_uuid": take.interview_uuid, "profile": s.profile,
@@ -425,7 +425,8 @@ class Recorder:
                              video_codec=take.writer.video_codec, audio_codec=take.writer.audio_codec)
         elif kind == "failed":
             self.bus.publish("recording.failed", error=f"writing {take.path.name} failed: {data.get('error')}. "
-                             "Fix: check the disk; what was written so far is kept and will be repaired.")
+                             "Fix: check the disk; what was written so far is kept and will be repaired.",
+                             stage="writing")
             threading.Thread(target=self._stop_after_failure, daemon=True).start()
 
     def _stop_after_failure(self) -> None:
@@ -676,7 +677,7 @@ class Recorder:
                         "frames_written": stats.frames_encoded, "frames_dropped": stats.frames_dropped,
                         "state": "failed", "error": str(exc)}
             result = TakeResult(metadata, take.path, "failed", message)
-            self.bus.publish("recording.failed", error=message)
+            self.bus.publish("recording.failed", error=message, stage="finalize")
         finally:
             with self._lock:
                 if self._take is take:

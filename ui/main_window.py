@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QStackedWidget,
 
 from kiosk.flow import (ClearCandidate, Effect, Flow, FlowRunner, RecordTestClip, Snapshot, Speak, State,
                         StopSpeaking, Timing)
+from kiosk.recorder import RecorderError
 from ui.bridge import EventBridge
 from ui.screens.base import Screen, guarded
 from ui.screens.code import CodeScreen
@@ -326,11 +327,23 @@ class KioskWindow(QWidget):
         ext = "mp4" if profile.startswith("mp4") else "ogg" if profile.startswith("audio") else "webm"
         self._clip_path = folder / f"device-check-{int(time.time() * 1000)}.{ext}"
         screen.set_clip_status(translate("KioskWindow", "Recording a short test... say something!"), True)
-        self.recorder.start_take(self._clip_path, label="device check")
+        try:
+            # wait=False: the UI thread never waits for the encoders; if none opens, stop_take below returns the
+            # failed result at once and _clip_finalized shows the help.
+            self.recorder.start_take(self._clip_path, label="device check", wait=False)
+        except RecorderError as exc:          # refused at once (state, existing path, low disk)
+            log.warning("the device-check clip could not start: %s", exc)
+            self._clip_failed()
+            return
         QTimer.singleShot(int(seconds * 1000), guarded(self._stop_test_clip))
 
     def _stop_test_clip(self) -> None:
-        future = self.recorder.stop_take()
+        try:
+            future = self.recorder.stop_take()
+        except RecorderError as exc:
+            log.warning("the device-check clip could not be stopped: %s", exc)
+            self._clip_failed()
+            return
         self._clip_future = future
         self._clip_poll = QTimer(self)
         self._clip_poll.setInterval(100)
@@ -347,6 +360,10 @@ class KioskWindow(QWidget):
         if self.flow.state is not State.DEVICE_CHECK:
             self._delete_clip(path)
             screen.set_clip_status("", False)
+            return
+        if not result.ok:                     # e.g. no encoder could open (logged by the recorder)
+            self._delete_clip(path)
+            self._clip_failed()
             return
         from PySide6.QtCore import QUrl
         from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
@@ -377,6 +394,14 @@ class KioskWindow(QWidget):
             screen: DeviceCheckScreen = self.screens[State.DEVICE_CHECK]  # type: ignore[assignment]
             screen.set_clip_status(translate("KioskWindow", "Did you see and hear yourself? "
                                                             "If not, press \"It's not right\"."), False)
+
+    def _clip_failed(self) -> None:
+        """The test clip could not be recorded: the candidate gets the "It's not right" help (ask a member of staff)
+        and the buttons back, never a screen that waits forever."""
+        screen: DeviceCheckScreen = self.screens[State.DEVICE_CHECK]  # type: ignore[assignment]
+        screen.set_clip_status("", False)
+        if self.flow.state is State.DEVICE_CHECK:
+            self.runner.send("help")
 
     @staticmethod
     def _delete_clip(path: Path | None) -> None:

@@ -3,6 +3,8 @@ data dir. Proves the effects reach the engine and the database, including when t
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 
 import av
@@ -49,8 +51,8 @@ def parts(tmp_path):
         store = SessionStore.open(data, config)
         (tmp_path / "t.toml").write_text(TEMPLATE)
         store.import_template(tmp_path / "t.toml")
-        recorder_settings = RecorderSettings(profile="webm-vp8-opus", size=(320, 180), fps=15,
-                                             video_bitrate_kbps=300, min_free_mb=min_free_mb, **settings)
+        recorder_settings = RecorderSettings(**{"profile": "webm-vp8-opus", "size": (320, 180), "fps": 15,
+                                                "video_bitrate_kbps": 300, "min_free_mb": min_free_mb, **settings})
         recorder = Recorder(DemoCamera((320, 180), 15), DemoMicrophone(), recorder_settings, EventBus())
         recorder.open()
         made.append(recorder)     # closed after the runner (reversed below)
@@ -107,16 +109,77 @@ def test_an_encoder_that_cannot_open_ends_in_the_failsafe_with_the_session_close
     expect_log("kiosk.flow", r"failed|failsafe")
     expect_log("kiosk", r"encoder|cannot|could not|no take")
     runner, store = parts(disabled_encoders=("libvpx-vp9", "libvpx", "libx264"))
+    failures = []
+    runner.recorder.bus.subscribe(lambda event: failures.append(event.data), "recording.failed")
     runner.send("start")
     runner.walk_in()
     runner.send("accept")
     runner.send("devices_ok")
-    run_until(runner, State.FAILSAFE)
-    assert "StartTake failed" in runner.flow.message
+    runner.send("start_now")              # StartTake: start_take(wait=False) returns; the encoders fail on their thread
+    assert runner.flow.state is State.ANSWER
+    run_until(runner, State.FAILSAFE)     # the "recording.failed" event, handled on a tick
+    assert [f["stage"] for f in failures] == ["start"] and "Fix:" in failures[0]["error"]
+    assert runner.flow.message.startswith("StartTake failed: no encoder could be opened")
+    assert [(a.value, b.value) for a, b, _ in runner.flow.history[-2:]] == [("think", "answer"),
+                                                                           ("answer", "failsafe")]
     runner.tick()
     interview = store.list_interviews()[0]
     assert interview.status == "failed"
+    assert not runner.flow.take_open and not runner.flow.session_open and runner.session is None
     assert runner.recorder.state == "previewing"          # the engine is still usable for the next candidate
+    assert not list(store.data.recordings.glob("*"))      # nothing was recorded
+
+
+class _OpeningGate(logging.Handler):
+    """Holds the thread that opens the encoders at the fallback from VP9 to VP8 (a real step of the writer's chain)
+    until the test opens the gate: whatever the runner's thread does meanwhile cannot have waited for the encoders."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.reached = threading.Event()
+        self.gate = threading.Event()
+        self.gave_up = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.threadName == "media-open" and not self.reached.is_set():
+            self.reached.set()
+            if not self.gate.wait(120):    # only so that a runner that does wait fails instead of hanging
+                self.gave_up.set()
+
+
+def test_starting_the_take_does_not_wait_for_the_encoders(parts, expect_log):
+    expect_log("kiosk.media.writer", r"encoder libvpx-vp9 could not open")
+    runner, store = parts(profile="webm-vp9-opus", disabled_encoders=("libvpx-vp9",))
+    started = threading.Event()
+    runner.recorder.bus.subscribe(lambda event: started.set(), "recording.started")
+    writer_log = logging.getLogger("kiosk.media.writer")
+    opening = _OpeningGate()
+    writer_log.addHandler(opening)
+    try:
+        runner.send("start")
+        runner.walk_in()
+        runner.send("accept")
+        runner.send("devices_ok")
+        runner.send("start_now")          # StartTake -> recorder.start_take on this thread
+        returned_while_held = not opening.gave_up.is_set()
+        started_before_return = started.is_set()
+        assert runner.flow.state is State.ANSWER
+        assert opening.reached.wait(30)   # the encoders are being opened on their own thread, held at the gate
+        assert not started.is_set()
+    finally:
+        opening.gate.set()
+        writer_log.removeHandler(opening)
+    assert returned_while_held and not started_before_return
+    assert started.wait(30)               # once the gate opens the take really starts ...
+    time.sleep(1.0)
+    runner.send("done")
+    runner.send("start_now")
+    time.sleep(0.5)
+    runner.send("done")
+    run_until(runner, State.THANKS)       # ... and the interview ends normally
+    metadata = runner.last_metadata
+    assert metadata["video_codec"] == "vp8" and [c["label"] for c in metadata["chapters"]] == ["Q1", "Q2"]
+    assert store.list_interviews()[0].status == "completed"
 
 
 def test_disk_nearly_full_mid_answer_ends_the_interview_with_what_was_recorded(parts, expect_log):

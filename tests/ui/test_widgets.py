@@ -105,6 +105,30 @@ def test_device_check_clip_is_recorded_played_back_and_not_kept(qtbot, make_wind
     wait_state(qtbot, window, State.THINK)
 
 
+def test_device_check_clip_that_cannot_record_shows_the_help(qtbot, make_window, expect_log):
+    """No encoder opens for the clip (start_take returns at once, the failure comes afterwards): the candidate gets
+    the "It's not right" help and the buttons back, not a screen that waits forever; nothing is kept."""
+    expect_log("kiosk.media.writer", r"could not open")
+    expect_log("kiosk.recorder", r"could not start")
+    window = make_window()
+    window.recorder.settings.disabled_encoders = ("libvpx-vp9", "libvpx", "libx264")
+    click(qtbot, window, "start")
+    click(qtbot, window, "walk_in")
+    click(qtbot, window, "accept")
+    wait_state(qtbot, window, State.DEVICE_CHECK)
+    screen = window.screens[State.DEVICE_CHECK]
+    assert not screen.help.isVisible()
+    click(qtbot, window, "test_clip")
+    assert screen.clip_busy and not screen.ok.isEnabled()
+    qtbot.waitUntil(lambda: not screen.clip_busy and screen.help.isVisible(), timeout=15000)
+    assert window.flow.state is State.DEVICE_CHECK and screen.ok.isEnabled() and screen.test_clip.isEnabled()
+    assert window.recorder.state == "previewing"
+    assert not list(window._clip_path.parent.glob(window._clip_path.stem + "*"))
+    window.recorder.settings.disabled_encoders = ()
+    click(qtbot, window, "devices_ok")
+    wait_state(qtbot, window, State.THINK)
+
+
 def test_translation_catalogue_is_complete_and_used(qtbot, tmp_path, make_window):
     """Every user-visible text of the kiosk goes through translate(): lupdate finds them all, and the German
     catalogue has each one."""
