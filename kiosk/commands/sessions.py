@@ -98,17 +98,25 @@ def _list(args, ctx) -> int:
     return EXIT_OK
 
 
-def _show(args, ctx) -> int:
+def _open_interview(ctx, uuid: str):
+    """The store and the interview `uuid` (or a unique prefix) names; None after saying why not."""
     from kiosk.sessions import SessionNotFound
 
     store = open_store(ctx)
     if store is None:
-        return EXIT_FAILED
+        return None
     try:
-        interview = store.get(args.uuid)
+        return store, store.get(uuid)
     except SessionNotFound as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
+        return None
+
+
+def _show(args, ctx) -> int:
+    found = _open_interview(ctx, args.uuid)
+    if found is None:
         return EXIT_FAILED
+    store, interview = found
     info = store.describe(interview)
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
@@ -144,14 +152,10 @@ def _show(args, ctx) -> int:
 def _delete(args, ctx) -> int:
     from kiosk.sessions import SessionError
 
-    store = open_store(ctx)
-    if store is None:
+    found = _open_interview(ctx, args.uuid)
+    if found is None:
         return EXIT_FAILED
-    try:
-        interview = store.get(args.uuid)
-    except SessionError as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    store, interview = found
     info = store.describe(interview, with_events=False)
     files = [r for r in info["recordings"] if r["exists"]]
     size = sum(r["size"] or 0 for r in files)
