@@ -489,7 +489,6 @@ class SyncWorker:
             self.bus.publish("sync.progress", id=row.id, file=path.name, offset=offset, size=size)
 
         record = _RowRecord(row, saved)
-        sent = 0
         for quick in range(self.quick_retries + 1):
             try:
                 result = self._client.upload(path, record, metadata=self._metadata(row, path), sha256=row.sha256,
