@@ -38,8 +38,9 @@ def desktop_path() -> Path:
 
 
 def kiosk_command(data_dir: Path | None, config_file: Path | None) -> list[str]:
-    """The command line that starts the app: the frozen bundle itself, else this interpreter's `-m kiosk`."""
-    command = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "kiosk"]
+    """The command line that starts the app: the frozen bundle itself, else this interpreter's `-m launcher` (the
+    `kiosk` entry point)."""
+    command = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "launcher"]
     if data_dir is not None:
         command += ["--data-dir", str(data_dir)]
     if config_file is not None:

@@ -29,7 +29,7 @@ def take_in_progress(recorder) -> bool:
 
 
 class RetentionRunner:
-    """kiosk.retention.apply() in its own thread: at start, then every `interval_s`; never while `busy()`.
+    """kiosk.sessions.retention.apply() in its own thread: at start, then every `interval_s`; never while `busy()`.
 
     A run that falls due during a take waits until the take is finalized. Settings are read at each run, so a change
     on the console's Retention page counts from the next run. `run_now()` makes a run due at once.
@@ -47,7 +47,7 @@ class RetentionRunner:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.runs = 0
-        self.last_report = None          # kiosk.retention.RetentionReport of the last run
+        self.last_report = None          # kiosk.sessions.retention.RetentionReport of the last run
         self.last_error = ""
 
     def start(self) -> "RetentionRunner":
@@ -89,7 +89,7 @@ class RetentionRunner:
             db.close()
 
     def _run_once(self) -> None:
-        from kiosk import retention
+        from kiosk.sessions import retention
         started = time.monotonic()
         try:
             report = retention.apply(self.config)

@@ -1,4 +1,4 @@
-"""The `kiosk` command. With no sub-command it starts the full-screen app; sub-commands run headless.
+"""The `kiosk` command line: parsing, config, data dir and log set-up, and the headless sub-commands.
 
 Each sub-command lives in ``kiosk/commands/<name>.py`` with ``register(subparsers)``, which adds its parser and sets
 ``func(args, ctx) -> int``. Add a module's name to COMMAND_MODULES to expose it.
@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def prepare(argv: list[str] | None = None) -> tuple[argparse.Namespace, Context] | int:
+    """Parse the command line, load and validate the config, open the data dir and the log: (args, ctx), or the exit
+    code after printing why that could not be done."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -74,11 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     logs.setup(data.logs, level=config["log.level"], max_mb=config["log.max_mb"], backups=config["log.backups"],
                verbose=args.verbose)
-    ctx = Context(data=data, config=config, verbose=args.verbose)
-    if args.command is None:
-        # The only place kiosk/ reaches for Qt, and only when the app is asked for.
-        app = importlib.import_module("ui.app")
-        return app.run(args, ctx)
+    return args, Context(data=data, config=config, verbose=args.verbose)
+
+
+def run_command(args: argparse.Namespace, ctx: Context) -> int:
+    """Run a headless sub-command; an unexpected failure is logged and exits 1, never a traceback on screen."""
     try:
         return args.func(args, ctx)
     except KeyboardInterrupt:
@@ -86,6 +88,20 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:
         logging.getLogger("kiosk.cli").exception("kiosk %s failed", args.command)
         return EXIT_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The headless commands (`python -m kiosk COMMAND`). The app itself starts from the `kiosk` entry point
+    (launcher.py), which hands every sub-command back to run_command."""
+    prepared = prepare(argv)
+    if isinstance(prepared, int):
+        return prepared
+    args, ctx = prepared
+    if args.command is None:
+        print("kiosk: 'python -m kiosk' runs the headless commands only (see 'python -m kiosk --help'). "
+              "Fix: start the app with the 'kiosk' command (or 'python -m launcher').", file=sys.stderr)
+        return EXIT_USAGE
+    return run_command(args, ctx)
 
 
 if __name__ == "__main__":

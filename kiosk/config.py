@@ -11,7 +11,9 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
+
+from kiosk.paths import resolve_config_file
 
 
 class ConfigError(ValueError):
@@ -35,11 +37,21 @@ class Option:
         return self.name.split(".", 1)[0]
 
 
-def _size(value: str) -> str | None:
-    parts = value.lower().split("x")
-    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
-        return "write it as WIDTHxHEIGHT, e.g. 1280x720"
-    return None
+class Size(NamedTuple):
+    """A picture size; written "WIDTHxHEIGHT" in kiosk.toml, converted once when the config is read."""
+    width: int
+    height: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Size":
+        parts = text.strip().lower().split("x")
+        if len(parts) != 2 or not all(p.isascii() and p.isdigit() and 0 < len(p) <= 5 and int(p) > 0
+                                      for p in parts):
+            raise ValueError("write it as WIDTHxHEIGHT, e.g. 1280x720")
+        return cls(int(parts[0]), int(parts[1]))
+
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height}"
 
 
 def _pin_entry(value: str) -> str | None:
@@ -53,7 +65,7 @@ OPTIONS: tuple[Option, ...] = (
     # --- devices
     Option("camera.spec", str, "auto",
            "Camera: 'auto' (first that opens, else demo), 'demo', a device index, a video file or a URL."),
-    Option("camera.size", str, "1280x720", "Requested capture size, WIDTHxHEIGHT.", check=_size),
+    Option("camera.size", Size, Size(1280, 720), "Requested capture size, WIDTHxHEIGHT."),
     Option("camera.fps", int, 30, "Requested capture frame rate.", minimum=1, maximum=120),
     Option("camera.open_timeout_s", float, 3.0, "Give up opening the camera after this long.", minimum=0.1, maximum=60),
     Option("camera.read_timeout_s", float, 2.0, "A read that takes longer than this counts as a lost camera.",
@@ -115,12 +127,18 @@ OPTIONS_BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
 
 
 def _type_name(t: type) -> str:
-    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}[t]
+    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+            Size: 'a size such as "1280x720"'}[t]
 
 
 def _coerce(option: Option, value: Any, where: str) -> Any:
     """Check one value against its declaration; return it in its declared type."""
     t = option.type
+    if t is Size and isinstance(value, str):
+        try:
+            value = Size.parse(value)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: '{option.name}' = {value!r} is not valid. Fix: {exc}.") from None
     ok = isinstance(value, t) and not (t is int and isinstance(value, bool))
     if t is float and isinstance(value, int) and not isinstance(value, bool):
         value, ok = float(value), True
@@ -146,6 +164,8 @@ def _coerce(option: Option, value: Any, where: str) -> Any:
 def _toml_literal(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Size):
+        value = str(value)
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return repr(value)
@@ -232,3 +252,22 @@ def load(path: Path | None) -> Config:
                                       f"Fix: export {env}={_toml_literal(option.default)}") from None
             config.values[option.name] = _coerce(option, value, f"environment {env}")
     return config
+
+
+def save_settings(config: Config, changes: Mapping[str, Any], path: Path | None = None) -> Path:
+    """Validate `changes` (ConfigError names the problem), apply them to `config` and write the whole kiosk.toml
+    atomically (temporary file, fsync, rename). Returns the file written."""
+    trial = Config(values=dict(config.values), source=config.source)
+    for name, value in changes.items():
+        trial.set(name, value, where="admin console")
+    target = Path(path or config.source or resolve_config_file())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(temp, "w", encoding="utf-8") as handle:
+        handle.write(trial.to_toml())
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, target)
+    config.values.update(trial.values)
+    config.source = target
+    return target

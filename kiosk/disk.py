@@ -38,20 +38,25 @@ def free_bytes(path: Path | str) -> int:
     return shutil.disk_usage(path).free
 
 
-def _size(config) -> tuple[int, int]:
-    width, height = (int(v) for v in str(config["camera.size"]).lower().split("x"))
-    return width, height
-
-
 def bitrate_bps(config, size: tuple[int, int] | None = None) -> int:
     """Video + audio bits per second of a take with the configured profile (audio only for audio profiles)."""
     profile = config["recording.profile"]
     audio = int(config["recording.audio_bitrate_kbps"]) * 1000
     if profile.startswith("audio"):
         return audio
-    width, height = size or _size(config)
+    width, height = size or config["camera.size"]
     video_kbps = max(150, round(int(config["recording.video_bitrate_kbps"]) * width * height / (1280 * 720)))
     return video_kbps * 1000 + audio
+
+
+def reserve_bytes(config) -> int:
+    """storage.min_free_mb in bytes: the floor the recorder never records into (it finalizes a take there)."""
+    return int(config["storage.min_free_mb"]) * MB
+
+
+def hours_left(config, free: int) -> float:
+    """Hours of recording that `free` bytes still hold at the configured profile, above the reserve."""
+    return max(0, free - reserve_bytes(config)) * 8 / bitrate_bps(config) / 3600
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ def estimate(config, seconds: float, where: Path | str, size: tuple[int, int] | 
     raw = seconds * rate / 8
     return SpaceEstimate(seconds=float(seconds), bitrate_bps=rate, margin=margin,
                          file_bytes=math.ceil(raw * margin), remux_bytes=math.ceil(raw),
-                         reserve_bytes=int(config["storage.min_free_mb"]) * MB,
+                         reserve_bytes=reserve_bytes(config),
                          free_bytes=free_bytes(where) if free is None else free, where=str(where))
 
 

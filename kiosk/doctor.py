@@ -53,7 +53,7 @@ def check_camera(config: Config) -> Check:
     from kiosk.capture.sources import open_camera
 
     spec = config["camera.spec"]
-    size = tuple(int(v) for v in config["camera.size"].lower().split("x"))
+    size = config["camera.size"]
     try:
         camera = open_camera(spec, size, config["camera.fps"], config["camera.open_timeout_s"],
                              config["camera.read_timeout_s"])
@@ -174,9 +174,7 @@ def check_encoders(config: Config) -> Check:
 def check_disk(config: Config, data: DataDir) -> Check:
     free = disk.free_bytes(data.recordings)
     rate = disk.bitrate_bps(config)
-    reserve = int(config["storage.min_free_mb"]) * disk.MB
-    usable = max(0, free - reserve)
-    hours = usable * 8 / rate / 3600
+    hours = disk.hours_left(config, free)
     detail = (f"{free / 1e9:.1f} GB free in {data.recordings}: {hours:.1f} h of recording at "
               f"{config['recording.profile']} ({rate / 1e6:.2f} Mbit/s)")
     if hours < 0.25:

@@ -67,8 +67,7 @@ class RecorderSettings:
 
     @classmethod
     def from_config(cls, config) -> "RecorderSettings":
-        width, height = (int(v) for v in str(config["camera.size"]).lower().split("x"))
-        return cls(profile=config["recording.profile"], size=(width, height), fps=float(config["camera.fps"]),
+        return cls(profile=config["recording.profile"], size=tuple(config["camera.size"]), fps=float(config["camera.fps"]),
                    video_bitrate_kbps=config["recording.video_bitrate_kbps"],
                    audio_bitrate_kbps=config["recording.audio_bitrate_kbps"],
                    keyframe_interval_s=config["recording.keyframe_interval_s"],

@@ -17,7 +17,7 @@ import pytest
 
 # Fixtures owned by the harness modules (one module per outside thing).
 pytest_plugins = [
-    "tests.harness.fixtures",
+    "tests.helpers.db",
     "tests.harness.camera",
     "tests.harness.tus",
     "tests.harness.tiny_fs",

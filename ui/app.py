@@ -27,6 +27,7 @@ def build_services(args, ctx):
     """Database, session store, devices and recorder; demo devices stand in for missing ones (with a badge)."""
     from PySide6.QtCore import QCoreApplication
 
+    from kiosk.admin_auth import for_database
     from kiosk.capture.demo import DemoCamera, DemoMicrophone
     from kiosk.capture.sources import open_camera, open_microphone
     from kiosk.db import db
@@ -64,11 +65,7 @@ def build_services(args, ctx):
     store = SessionStore.open(ctx.data, config)
     report = store.recover_at_start()     # cut-off takes of a crash are repaired before anything records
     log.info("start-up recovery: %s", report.to_json())
-    try:
-        from kiosk.admin_auth import for_database
-        auth = for_database()
-    except ImportError:            # the admin console is optional for interviews
-        auth = None
+    auth = for_database()
     sessions = flow_sessions(store, settings.profile)
     recorder = Recorder(video, audio, settings, bus)
     return AppServices(ctx=ctx, bus=bus, store=store, db=db, recorder=recorder, sessions=sessions, auth=auth,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk import background
+from kiosk.db import close_database
 from kiosk.events import EventBus
 
 
@@ -26,13 +28,11 @@ class AppServices:
         return self.background.sync if self.background is not None else None
 
     def take_in_progress(self) -> bool:
-        from kiosk.background import take_in_progress
-        return take_in_progress(self.recorder)
+        return background.take_in_progress(self.recorder)
 
     def start_background(self, retention_interval_s: float | None = None):
         """After the window is up: the sync uploader (when sync.enabled) and retention, both held back while a take
         is in progress. A job that cannot start is logged; the kiosk still records."""
-        from kiosk import background
         if self.background is None:
             interval = retention_interval_s or background.RETENTION_INTERVAL_S
             self.background = background.BackgroundJobs(self.ctx.config, self.ctx.data, busy=self.take_in_progress,
@@ -51,8 +51,4 @@ class AppServices:
         if self.recorder is not None:
             self.recorder.close()
         if self.db is not None:
-            try:
-                from kiosk.db import close_database
-                close_database()
-            except ImportError:
-                self.db.close()
+            close_database()

@@ -18,6 +18,7 @@ import threading
 import uuid
 from pathlib import Path
 
+from kiosk.config import Size
 from kiosk.media import naming, profiles
 
 REPORTED_EVENTS = ("recording.started", "recording.failed", "camera.", "mic.", "disk.low", "encoder.")
@@ -44,12 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _size(text: str) -> tuple[int, int]:
     try:
-        width, height = (int(v) for v in text.lower().split("x"))
-        if width <= 0 or height <= 0:
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"--size {text!r}: write it as WIDTHxHEIGHT, e.g. 1280x720") from None
-    return width, height
+        return tuple(Size.parse(text))
+    except ValueError as exc:
+        raise ValueError(f"--size {text!r}: {exc}") from None
 
 
 def run(args, ctx) -> int:

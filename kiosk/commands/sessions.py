@@ -83,9 +83,11 @@ def _list(args, ctx) -> int:
     store = open_store(ctx)
     if store is None:
         return EXIT_FAILED
-    interviews = store.list_interviews(args.status)
+    from kiosk.sessions import queries
+
+    interviews = queries.list_interviews(args.status)
     if args.json:
-        print(json.dumps(store.describe_many(interviews), ensure_ascii=False))
+        print(json.dumps(queries.describe_many(interviews), ensure_ascii=False))
         return EXIT_OK
     if not interviews:
         print("no interviews yet")
@@ -117,7 +119,9 @@ def _show(args, ctx) -> int:
     if found is None:
         return EXIT_FAILED
     store, interview = found
-    info = store.describe(interview)
+    from kiosk.sessions import queries
+
+    info = queries.describe(interview)
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -150,13 +154,13 @@ def _show(args, ctx) -> int:
 
 
 def _delete(args, ctx) -> int:
-    from kiosk.sessions import SessionError
+    from kiosk.sessions import SessionError, queries
 
     found = _open_interview(ctx, args.uuid)
     if found is None:
         return EXIT_FAILED
     store, interview = found
-    info = store.describe(interview, with_events=False)
+    info = queries.describe(interview, with_events=False)
     files = [r for r in info["recordings"] if r["exists"]]
     size = sum(r["size"] or 0 for r in files)
     unsafe = [r for r in files if not r["sync"] or any(s["status"] != "synced" for s in r["sync"])]
@@ -226,7 +230,7 @@ def _recover(args, ctx) -> int:
 
 
 def _retention(args, ctx) -> int:
-    from kiosk import retention
+    from kiosk.sessions import retention
 
     if open_store(ctx) is None:
         return EXIT_FAILED

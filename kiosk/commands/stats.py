@@ -22,7 +22,9 @@ def run(args, ctx) -> int:
     store = open_store(ctx)
     if store is None:
         return 1
-    stats = store.stats()
+    from kiosk.sessions import queries
+
+    stats = queries.statistics(ctx.data, ctx.config).to_json()
     if args.json:
         print(json.dumps(stats, ensure_ascii=False))
         return 0

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _import(args, ctx) -> int:
-    from kiosk.templates import TemplateError
+    from kiosk.sessions.templates import TemplateError
 
     store = open_store(ctx)
     if store is None:
@@ -95,7 +95,7 @@ def _show(args, ctx) -> int:
 
 
 def _check(args, ctx) -> int:
-    from kiosk import templates
+    from kiosk.sessions import templates
 
     try:
         template = templates.load(args.file)

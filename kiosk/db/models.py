@@ -18,6 +18,10 @@ from kiosk.db.database import db
 # --- value sets (strings in the database, so a script reading the file can make sense of them)
 INTERVIEW_STATUSES = ("scheduled", "in_progress", "completed", "interrupted", "recovered", "failed")
 RECORDING_STATES = ("recording", "finalized", "recovered", "failed")
+# An interview that has ended, one way or another (everything after scheduled/in_progress).
+FINISHED_STATUSES = INTERVIEW_STATUSES[2:]
+# A recording whose file is usable: finalized at stop, or repaired after a crash.
+KEPT_STATES = ("finalized", "recovered")
 SYNC_KINDS = ("recording", "metadata")
 SYNC_STATUSES = ("pending", "uploading", "synced", "failed", "blocked")
 AUDIT_ACTORS = ("admin", "cli", "system")
@@ -201,7 +205,7 @@ class SyncState(BaseModel):
 
 
 class InterviewTemplate(BaseModel):
-    """An interview template imported by an admin (kiosk/templates.py validates it; body is its canonical JSON)."""
+    """An interview template imported by an admin (kiosk/sessions/templates.py validates it; body is its canonical JSON)."""
 
     name = SafeTextField(unique=True)
     title = SafeTextField()

@@ -34,7 +34,7 @@ from kiosk.db.database import db, transaction
 from kiosk.db.models import Interview, Recording, SyncState, utcnow
 from kiosk.events import EventBus
 from kiosk.paths import DataDir
-from kiosk.session_json import session_json_bytes
+from kiosk.sessions.document import session_json_bytes
 from kiosk.sync import tus
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""End to end on a real X display: `python -m kiosk` on Xvfb with the PulseAudio virtual microphone and the MJPEG
+"""End to end on a real X display: `python -m launcher` (the `kiosk` app) on Xvfb with the PulseAudio virtual microphone and the MJPEG
 network camera; xdotool walks one full interview of two questions like a candidate would; a root-window screenshot
 at each screen must show the app's own pixels out to all four edges; the session row and the file are checked.
 
@@ -117,7 +117,7 @@ def edge_report(path: Path) -> tuple[int, int, tuple[int, int]]:
 @pytest.mark.timeout(240)
 def test_one_full_interview_on_a_real_display(tmp_path, xvfb, pulse):
     from kiosk.paths import DataDir
-    from kiosk.sessions import SessionStore
+    from kiosk.sessions import SessionStore, queries
     camera = MjpegCamera(size=(640, 360), fps=15).start()
     data = DataDir(tmp_path / "data").ensure()
     (tmp_path / "e2e.toml").write_text(TEMPLATE)
@@ -141,7 +141,7 @@ def test_one_full_interview_on_a_real_display(tmp_path, xvfb, pulse):
     map_path = tmp_path / "ui.json"
     env.update(xvfb.env, KIOSK_UI_MAP=str(map_path), PYTHONPATH=str(ROOT))
     log = open(tmp_path / "app.out", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--data-dir", str(data.root), "--config", str(config)],
+    proc = subprocess.Popen([sys.executable, "-m", "launcher", "--data-dir", str(data.root), "--config", str(config)],
                             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     drive = Driver(xvfb, map_path, proc, shots)
     try:
@@ -202,7 +202,7 @@ def test_one_full_interview_on_a_real_display(tmp_path, xvfb, pulse):
 
     # The session row and its one file.
     store = SessionStore.open(data)
-    interview = store.list_interviews()[0]
+    interview = queries.list_interviews()[0]
     assert interview.code == "2468" and interview.status == "completed" and interview.consent_at is not None
     recording = interview.recordings.get()
     assert recording.state == "finalized" and Path(recording.path).exists()

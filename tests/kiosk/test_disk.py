@@ -9,8 +9,8 @@ from kiosk.db.database import close_database
 from kiosk.disk import NotEnoughSpace
 from kiosk.paths import DataDir
 from kiosk.sessions import SessionStore
-from kiosk.templates import TemplateQuestion, InterviewTemplate, load, sample_paths
-from tests.kiosk.db.fixtures import decode, record_real_take  # noqa: F401
+from kiosk.sessions.templates import TemplateQuestion, InterviewTemplate, load, sample_paths
+from tests.helpers.db import decode, record_real_take
 
 
 def _config(**values):

@@ -13,7 +13,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QTextBrowser
 
 from kiosk.flow import State
-from tests.ui.test_window_flow import click, wait_state
+from tests.helpers.ui import click, wait_state
 
 
 def test_decline_ends_politely_and_records_nothing(qtbot, make_window):

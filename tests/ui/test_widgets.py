@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 
 from kiosk.flow import State
-from tests.ui.test_window_flow import click, wait_state
+from tests.helpers.ui import click, wait_state
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -162,7 +162,7 @@ def test_no_display_gives_a_clear_error_before_qt(tmp_path):
     assert display_problem({"DISPLAY": ":0"}, "linux") is None
     assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux") is None
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    result = subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(tmp_path / "d")], env=env, cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "launcher", "--data-dir", str(tmp_path / "d")], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "no display" in result.stderr and "Fix:" in result.stderr and "xcb" not in result.stderr

@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import av
-import pytest
-from PySide6.QtCore import Qt
+
 
 from kiosk.flow import State
-
-
-def click(qtbot, window, name):
-    from PySide6.QtWidgets import QPushButton
-    button = window.findChild(QPushButton, name)
-    assert button is not None, name
-    assert button.isVisible() and button.isEnabled(), name
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
-def wait_state(qtbot, window, state: State, timeout=10000):
-    qtbot.waitUntil(lambda: window.flow.state is state and window.stack.currentWidget() is window.screens[state],
-                    timeout=timeout)
+from tests.helpers.ui import click, wait_state
 
 
 def test_full_interview_two_questions_with_retake(qtbot, make_window):

@@ -161,7 +161,6 @@ class AdminConsole(QWidget):
 
     def _audit(self, action: str, target: str, **detail) -> None:
         try:
-            from kiosk.db.models import AuditLog
-            AuditLog.record("admin", action, target, **detail)
+            self.services.store.audit("admin", action, target, **detail)
         except Exception:
             log.exception("could not write the audit entry %s", action)

@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
 
-from kiosk import stats
+from kiosk import config as configmod
 from kiosk.config import PROFILES, ConfigError
 from ui.admin.common import metrics_for
 from ui.admin.player import PlaybackWidget
@@ -126,7 +126,7 @@ class DevicesPage(QWidget):
         self._fill(self.mic, [("default", "Default microphone"), ("demo", "Demo tone"), ("none", "No microphone")] +
                    [(m_["spec"], f"{m_['name']} ({m_['hostapi']})") for m_ in devices["microphones"]],
                    config["mic.spec"])
-        self._fill(self.size, [(s, s) for s in SIZES], config["camera.size"])
+        self._fill(self.size, [(s, s) for s in SIZES], str(config["camera.size"]))
         self._fill(self.fps, [(str(f), str(f)) for f in FPS], str(config["camera.fps"]))
         self._fill(self.profile, [(p, p) for p in PROFILES], config["recording.profile"])
         self.status.setText(f"Found {len(devices['cameras'])} camera(s) and {len(devices['microphones'])} "
@@ -151,7 +151,7 @@ class DevicesPage(QWidget):
 
     def save(self) -> None:
         try:
-            path = stats.save_settings(self.services.ctx.config, self.choices())
+            path = configmod.save_settings(self.services.ctx.config, self.choices())
         except (ConfigError, OSError) as exc:
             self.status.setText(f"Not saved: {exc}")
             return

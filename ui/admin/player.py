@@ -10,7 +10,7 @@ from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QSizePolicy, QSlider,
                                QVBoxLayout, QWidget)
 
-from kiosk.stats import Chapter
+from kiosk.sessions.queries import Chapter
 from ui.admin.common import human_duration, metrics_for
 
 

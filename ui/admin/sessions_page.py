@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
                                QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget, QComboBox)
 
-from kiosk import stats
+from kiosk.sessions import queries
 from ui.admin.common import human_bytes, human_duration, local_time, metrics_for
 from ui.admin.player import PlaybackWidget
 
@@ -64,13 +64,13 @@ class SessionList(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
-        self.rows: list[stats.SessionRow] = []
-        self.all_rows: list[stats.SessionRow] = []
+        self.rows: list[queries.SessionRow] = []
+        self.all_rows: list[queries.SessionRow] = []
         self._update_buttons()
 
     def refresh(self) -> None:
         """Read the sessions again from the database, then show those matching the search."""
-        self.all_rows = stats.list_sessions()
+        self.all_rows = queries.list_sessions()
         self.apply_filter()
 
     def apply_filter(self) -> None:
@@ -119,7 +119,7 @@ class SessionDetailView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         m = metrics_for(self)
-        self.detail: stats.SessionDetail | None = None
+        self.detail: queries.SessionDetail | None = None
         self.back_button = QPushButton("‹ Sessions")
         self.back_button.setMinimumHeight(m.touch)
         self.back_button.clicked.connect(self._back)
@@ -153,7 +153,7 @@ class SessionDetailView(QWidget):
         self._played_once: set[str] = set()
 
     def show_session(self, uuid: str) -> bool:
-        self.detail = stats.session_detail(uuid)
+        self.detail = queries.session_detail(uuid)
         self._played_once.clear()
         if self.detail is None:
             return False

@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from kiosk import stats
+from kiosk.sessions import queries
 from ui.admin.common import human_bytes, human_duration, metrics_for
 
 
@@ -65,7 +65,7 @@ class StatisticsPage(QWidget):
         super().__init__(parent)
         self.services = services
         m = metrics_for(self)
-        self.figures: stats.Statistics | None = None
+        self.figures: queries.Statistics | None = None
         title = QLabel("Interviews per day (last 14 days)")
         title.setProperty("role", "title")
         self.chart = BarChart()
@@ -92,7 +92,7 @@ class StatisticsPage(QWidget):
         layout.addLayout(grid)
 
     def refresh(self, today: dt.date | None = None) -> None:
-        f = self.figures = stats.statistics(self.services.ctx.data, self.services.ctx.config, days=14, today=today)
+        f = self.figures = queries.statistics(self.services.ctx.data, self.services.ctx.config, days=14, today=today)
         self.chart.set_values([(day.strftime("%d.%m"), n) for day, n in f.per_day])
         self.labels["total"].setText(f"{f.total} in all, {f.finished} finished, {f.completed} completed")
         self.labels["success"].setText("–" if f.success_rate is None else

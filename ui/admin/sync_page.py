@@ -1,6 +1,6 @@
 """Sync: the upload queue with live progress, the last error and "Sync now"; and the retention settings.
 
-Everything shown comes from kiosk/ (kiosk.sync.worker's queue and events, kiosk.stats.sync_overview); progress
+Everything shown comes from kiosk/ (kiosk.sync.worker's queue and events, kiosk.sync.overview); progress
 arrives as "sync.progress" / "sync.item" events through the ui bridge, on the GUI thread.
 """
 
@@ -13,9 +13,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFormLayout, QHBoxL
                                QProgressBar, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
-from kiosk import stats
+from kiosk import config as configmod
 from kiosk.config import ConfigError
 from kiosk.sync import worker as sync_worker
+from kiosk.sync.overview import sync_overview
 from ui.admin.common import human_bytes, local_time, metrics_for
 from ui.bridge import EventBridge
 
@@ -139,7 +140,7 @@ class SyncPage(QWidget):
     def refresh(self) -> None:
         config = self.services.ctx.config
         worker = self.worker()
-        overview = stats.sync_overview(config)
+        overview = sync_overview(config)
         if worker is not None:
             self.state_label.setText(f"Sync is on: uploading to {worker.server_url}.")
         elif overview.enabled:
@@ -250,14 +251,13 @@ class RetentionPage(QWidget):
                    "storage.retention_requires_sync": self.requires_sync.isChecked(),
                    "storage.retention_requires_export": self.requires_export.isChecked()}
         try:
-            path = stats.save_settings(self.services.ctx.config, changes)
+            path = configmod.save_settings(self.services.ctx.config, changes)
         except (ConfigError, OSError) as exc:
             self.status.setProperty("role", "error")
             self.status.setText(f"Not saved: {exc}")
             return
         try:
-            from kiosk.db.models import AuditLog
-            AuditLog.record("admin", "settings.retention", str(path), **changes)
+            self.services.store.audit("admin", "settings.retention", str(path), **changes)
         except Exception:
             logging.getLogger("ui.admin").exception("could not audit the retention change")
         self.status.setProperty("role", "")

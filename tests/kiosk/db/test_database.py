@@ -7,7 +7,7 @@ import pytest
 from kiosk.db import migrations, models
 from kiosk.db.database import (DatabaseCorrupt, DatabaseError, DatabaseTooNew, close_database, db, open_database,
                                schema_version)
-from tests.kiosk.db.fixtures import data, database  # noqa: F401  (fixtures)
+
 
 
 def _digest(path):

@@ -8,7 +8,7 @@ import pytest
 
 from kiosk.db import migrations, models
 from kiosk.db.database import close_database, db, open_database, schema_version
-from tests.kiosk.db.fixtures import data  # noqa: F401  (fixture)
+
 
 SCHEMAS = Path(__file__).with_name("schemas")
 

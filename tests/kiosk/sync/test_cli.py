@@ -22,7 +22,7 @@ def run_cli(data, *args: str, env: dict | None = None) -> subprocess.CompletedPr
                           capture_output=True, text=True, timeout=120, cwd=ROOT, env=full_env)
 
 
-def test_sync_once_json_reports_each_file_and_exits_0(data, tus_server):  # noqa: F811
+def test_sync_once_json_reports_each_file_and_exits_0(data, tus_server):
     interview = make_interview(data, media="bin", size=300 * 1024)
     close_database()
     proc = run_cli(data, "--once", "--queue-all", "--server", tus_server.url, "--json",
@@ -45,7 +45,7 @@ def test_sync_once_json_reports_each_file_and_exits_0(data, tus_server):  # noqa
     assert again.returncode == 0 and "nothing to upload" in again.stdout and "0 not synced" in again.stdout
 
 
-def test_sync_once_with_server_down_exits_1_and_keeps_the_queue(data, tus_server):  # noqa: F811
+def test_sync_once_with_server_down_exits_1_and_keeps_the_queue(data, tus_server):
     make_interview(data, media="bin", size=10 * 1024)
     tus_server.kill()
     close_database()
@@ -60,7 +60,7 @@ def test_sync_once_with_server_down_exits_1_and_keeps_the_queue(data, tus_server
     assert [line.split()[0] for line in proc.stdout.splitlines()[:2]] == ["synced", "synced"]
 
 
-def test_sync_refuses_a_token_over_plain_http_and_never_prints_it(data):  # noqa: F811
+def test_sync_refuses_a_token_over_plain_http_and_never_prints_it(data):
     close_database()
     proc = run_cli(data, "--once", "--server", "http://sync.example.org/files/",
                    env={"KIOSK_SYNC_TOKEN": "tok-abcdef-123456"})
@@ -70,7 +70,7 @@ def test_sync_refuses_a_token_over_plain_http_and_never_prints_it(data):  # noqa
     assert proc.returncode == 2 and "sync.server_url" in proc.stderr
 
 
-def test_sync_without_once_drains_the_queue_until_stopped(data, tus_server):  # noqa: F811
+def test_sync_without_once_drains_the_queue_until_stopped(data, tus_server):
     import signal
     import time
 
@@ -97,7 +97,7 @@ def test_sync_without_once_drains_the_queue_until_stopped(data, tus_server):  # 
     assert sorted(u.metadata["kind"] for u in tus_server.uploads()) == ["metadata", "recording"]
 
 
-def test_a_second_uploader_on_the_same_data_dir_is_refused(data, tus_server):  # noqa: F811
+def test_a_second_uploader_on_the_same_data_dir_is_refused(data, tus_server):
     from kiosk.sync.worker import SyncWorker
 
     make_interview(data, media="bin", size=10 * 1024)
@@ -114,7 +114,7 @@ def test_a_second_uploader_on_the_same_data_dir_is_refused(data, tus_server):  #
 
 
 
-def test_sync_killed_mid_upload_resumes_in_the_next_run(data, tus_server):  # noqa: F811
+def test_sync_killed_mid_upload_resumes_in_the_next_run(data, tus_server):
     import signal
     import time
 

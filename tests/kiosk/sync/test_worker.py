@@ -16,11 +16,11 @@ from kiosk.db.database import close_database, open_database
 from kiosk.db.models import Event, Interview, Recording, SyncState, utcnow
 from kiosk.events import EventBus
 from kiosk.paths import DataDir
-from kiosk.session_json import session_document
+from kiosk.sessions.document import session_document
 from kiosk.sync import tus
 from kiosk.sync.worker import SyncWorker, backoff_delay, enqueue_interview, queue_ended_interviews, sync_dir
 from tests.harness.tus import random_bytes
-from tests.kiosk.test_export_media import decode_counts, make_webm
+from tests.helpers.media import decode_counts, make_webm
 
 KiB = 1024
 

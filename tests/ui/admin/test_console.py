@@ -13,13 +13,15 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtMultimedia import QMediaPlayer
 
-from kiosk import config as configmod, export
+from kiosk import config as configmod
 from kiosk.cli import Context
 from kiosk.db.database import close_database, open_database
 from kiosk.db.models import AuditLog, Event, Interview, Recording
 from kiosk.events import EventBus
+from kiosk.export import bag
 from kiosk.paths import DataDir
-from tests.kiosk.test_export_media import decode_counts, make_webm
+from kiosk.sessions import SessionStore
+from tests.helpers.media import decode_counts, make_webm
 from ui.admin.console import AdminConsole
 
 pytestmark = [
@@ -50,7 +52,8 @@ def services(tmp_path):
                                duration=3.0)
         Event.create(interview=interview, recording=rec, kind="question.shown", question_index=1, offset_s=0.0)
         Event.create(interview=interview, recording=rec, kind="question.shown", question_index=2, offset_s=1.5)
-    yield SimpleNamespace(ctx=Context(data=data, config=config), bus=EventBus(), store=None, db=db, recorder=None)
+    yield SimpleNamespace(ctx=Context(data=data, config=config), bus=EventBus(), store=SessionStore(data, config),
+                          db=db, recorder=None)
     close_database()
 
 
@@ -155,15 +158,15 @@ def test_export_selected_sessions_with_progress(qtbot, console, tmp_path):
 def test_cancel_from_the_console_leaves_nothing(qtbot, console, tmp_path, monkeypatch):
     usb = tmp_path / "usb"
     usb.mkdir()
-    monkeypatch.setattr(export, "CHUNK", 4096)
-    monkeypatch.setattr(export, "PROGRESS_INTERVAL_S", 0.0)
-    real_read = export._read_chunks
+    monkeypatch.setattr(bag, "CHUNK", 4096)
+    monkeypatch.setattr(bag, "PROGRESS_INTERVAL_S", 0.0)
+    real_read = bag._read_chunks
 
     def slow_stick(path):            # a slow USB stick: about 100 kB/s
         for chunk in real_read(path):
             time.sleep(0.04)
             yield chunk
-    monkeypatch.setattr(export, "_read_chunks", slow_stick)
+    monkeypatch.setattr(bag, "_read_chunks", slow_stick)
     console.show_page(console.export)
     page = console.export
     page.by_dates.setChecked(True)

@@ -15,7 +15,7 @@ from kiosk.cli import Context
 from kiosk.events import EventBus
 from kiosk.paths import DataDir
 from kiosk.recorder import Recorder, RecorderSettings
-from tests.kiosk.test_export_media import decode_counts
+from tests.helpers.media import decode_counts
 from ui.admin.devices_page import DevicesPage, METER_FLOOR_DBFS
 
 pytestmark = pytest.mark.qt_log_ignore(r"does not support propagateSizeHints", r"pipewire", r"No RHI backend")
@@ -67,4 +67,4 @@ def test_preview_meter_test_recording_and_save(qtbot, recorder_services):
     page.size.setCurrentIndex(page.size.findData("640x360"))
     page.save()
     saved = configmod.load(recorder_services.ctx.config.source)
-    assert (saved["camera.spec"], saved["mic.spec"], saved["camera.size"]) == ("demo", "demo", "640x360")
+    assert (saved["camera.spec"], saved["mic.spec"], str(saved["camera.size"])) == ("demo", "demo", "640x360")

@@ -13,10 +13,11 @@ import pytest
 
 from kiosk.db.database import close_database
 from kiosk.db.models import AuditLog, Event, Interview, Recording
-from kiosk.sessions import SessionStore, boot_id, owner_alive
-from tests.kiosk.db.fixtures import data, database, decode, record_real_take  # noqa: F401  (fixtures)
+from kiosk.sessions import SessionStore
+from kiosk.sessions.owner import boot_id, owner_alive
+from tests.helpers.db import decode, record_real_take
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 RECORDING_PROCESS = r"""
 import json, sys, time

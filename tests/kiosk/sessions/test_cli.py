@@ -11,8 +11,8 @@ from kiosk.db.database import close_database
 from kiosk.db.models import AuditLog, Interview
 from kiosk.paths import DataDir
 from kiosk.sessions import SessionStore
-from kiosk.templates import sample_paths
-from tests.kiosk.db.fixtures import record_real_take
+from kiosk.sessions.templates import sample_paths
+from tests.helpers.db import record_real_take
 
 
 @pytest.fixture
@@ -132,7 +132,7 @@ def _kiosk_record(data_dir, *extra):
     import os
     import subprocess
     import sys
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     return subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(data_dir), "record", "--duration", "1",
                            "--camera", "demo", "--mic", "demo", "--size", "160x120", "--fps", "15",
                            "--profile", "webm-vp8-opus", "--json", *extra], cwd=root, capture_output=True, text=True,

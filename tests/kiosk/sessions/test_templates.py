@@ -4,9 +4,9 @@ import string
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from kiosk import templates
+from kiosk.sessions import templates
 from kiosk.flow import InterviewPlan
-from kiosk.templates import TemplateError
+from kiosk.sessions.templates import TemplateError
 
 
 def test_sample_templates_load_and_become_plans():

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import bagit
@@ -19,8 +18,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from kiosk import export
+from kiosk.export import bag
 from kiosk.export import ExportCancelled, ExportError, ExportFile, ExportSession, export_bag, safe_component
-from tests.kiosk.test_export_media import decode_counts, make_webm
+from tests.helpers.media import decode_counts, make_webm
 
 HOSTILE = ["../../../etc/passwd", "a\x00b/..\\c", "x" * 1000, "Zoë Łukasz 李小龍 🎤", "CON", "=HYPERLINK(\"http://x\")",
            ".hidden..", "tab\tnew\nline\r", "%2e%2e%2f", "   ", "é" * 300]
@@ -109,7 +109,7 @@ def test_hostile_names_stay_inside_the_bag(tmp_path, recordings):
     for path in result.path.rglob("*"):
         name = path.name
         assert "\x00" not in name and "/" not in name and "\\" not in name and name not in (".", "..")
-        assert len(name.encode()) <= export.MAX_COMPONENT_BYTES
+        assert len(name.encode()) <= bag.MAX_COMPONENT_BYTES
     folders = sorted(p.name for p in result.path.joinpath("data", "sessions").iterdir())
     assert len(folders) == len(HOSTILE)
     assert any("李小龍" in f for f in folders) and any(f.startswith("2026-11-24_AB12_") for f in folders)
@@ -126,7 +126,7 @@ def test_safe_component_never_escapes(name):
     safe = safe_component(name)
     assert safe and safe not in (".", "..") and not safe.startswith(".")
     assert not any(c in safe for c in '/\\\x00:*?"<>|%')
-    assert len(safe.encode()) <= export.MAX_COMPONENT_BYTES
+    assert len(safe.encode()) <= bag.MAX_COMPONENT_BYTES
     assert all(ord(c) >= 32 for c in safe)
     assert safe_component(safe) == safe                       # stable: sanitising twice changes nothing
 
@@ -138,8 +138,8 @@ def test_safe_component_keeps_extension_of_long_names():
 
 
 def test_cancel_half_way_leaves_nothing(tmp_path, recordings, monkeypatch):
-    monkeypatch.setattr(export, "PROGRESS_INTERVAL_S", 0.0)
-    monkeypatch.setattr(export, "CHUNK", 4096)
+    monkeypatch.setattr(bag, "PROGRESS_INTERVAL_S", 0.0)
+    monkeypatch.setattr(bag, "CHUNK", 4096)
     target = tmp_path / "usb"
     target.mkdir()
     cancel = threading.Event()
@@ -161,8 +161,9 @@ KILL_SCRIPT = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from kiosk import export
-    export.CHUNK = 4096
-    export.PROGRESS_INTERVAL_S = 0.0
+    from kiosk.export import bag
+    bag.CHUNK = 4096
+    bag.PROGRESS_INTERVAL_S = 0.0
     files = [export.ExportFile(Path(p), Path(p).name) for p in sys.argv[2:]]
     session = export.ExportSession("44444444-aaaa-4bbb-8ccc-000000000004", "x", {}, {}, files)
     def slow(p):
@@ -177,7 +178,7 @@ def test_killed_export_leaves_no_bag_and_the_next_export_cleans_up(tmp_path, rec
     target = tmp_path / "usb"
     target.mkdir()
     proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(target), *map(str, recordings)],
-                            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+                            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[3])
     try:
         assert proc.stdout.readline().strip() == "HALF"
         proc.kill()
@@ -273,7 +274,7 @@ def test_long_names_keep_the_uuid_and_a_short_folder(tmp_path, recordings):
     result = export_bag(sessions, target)
     folders = sorted(p.name for p in (result.path / "data" / "sessions").iterdir())
     assert [f[-9:] for f in folders] == ["_abcdef00", "_abcdef01"]
-    assert all(len(f.encode()) <= export.SESSION_FOLDER_BYTES for f in folders)
+    assert all(len(f.encode()) <= bag.SESSION_FOLDER_BYTES for f in folders)
 
 
 def test_a_source_that_cannot_be_read_is_named(tmp_path, recordings):

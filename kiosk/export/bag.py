@@ -19,8 +19,8 @@ How it stays trustworthy:
   bag before it is opened; files are created exclusively, never overwritten.
 - Sources are hashed while they are copied (one read); the copy is then verified by reading it back.
 
-The engine (`export_bag`) takes plain `ExportSession` objects and knows nothing of the database; `collect_sessions`
-and `export_sessions` wire it to kiosk.db and kiosk.session_json.
+The engine (`export_bag`) takes plain `ExportSession` objects and knows nothing of the database;
+kiosk.export.service wires it to kiosk.db and the interview document (kiosk.sessions.document).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from kiosk import __version__
+from kiosk.export.targets import fat_limit_problem, filesystem_type, free_bytes
 
 log = logging.getLogger(__name__)
 
@@ -193,59 +194,6 @@ def required_bytes(payload_sizes: Iterable[int], block: int, tag_bytes: int = 0)
     return total + -(-tag_bytes // block) * block + SPACE_MARGIN_BYTES
 
 
-def free_bytes(path: Path) -> tuple[int, int]:
-    """(bytes free for us, block size) on the file system holding `path`."""
-    st = os.statvfs(path)
-    return st.f_bavail * st.f_frsize, st.f_frsize or 4096
-
-
-@dataclass(frozen=True)
-class Target:
-    mount_point: Path
-    device: str
-    label: str
-    free_bytes: int
-    total_bytes: int
-    removable: bool
-
-
-def parse_mounts(text: str) -> list[tuple[str, str, str]]:
-    """(device, mount point, fs type) from /proc/mounts text, octal escapes decoded."""
-    rows = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) >= 3:
-            unescape = lambda s: re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), s)  # noqa: E731
-            rows.append((unescape(parts[0]), unescape(parts[1]), parts[2]))
-    return rows
-
-
-REMOVABLE_ROOTS = ("/media/", "/run/media/", "/mnt/")
-
-
-def removable_targets(mounts_file: Path = Path("/proc/mounts"),
-                      roots: Sequence[str] = REMOVABLE_ROOTS) -> list[Target]:
-    """Mounted USB sticks and cards: mount points under /media, /run/media or /mnt, or on a removable block device."""
-    try:
-        mounts = parse_mounts(mounts_file.read_text(encoding="utf-8", errors="replace"))
-    except OSError:
-        return []
-    targets = []
-    for device, mount_point, fstype in mounts:
-        if not device.startswith("/dev/"):
-            continue
-        base = re.sub(r"(p?\d+)$", "", Path(device).name)
-        removable = Path(f"/sys/block/{base}/removable").is_file() and \
-            Path(f"/sys/block/{base}/removable").read_text().strip() == "1"
-        if not (removable or mount_point.startswith(tuple(roots))):
-            continue
-        try:
-            usage = shutil.disk_usage(mount_point)
-        except OSError:
-            continue
-        targets.append(Target(Path(mount_point), device, Path(mount_point).name, usage.free, usage.total, removable))
-    return targets
-
 
 # --------------------------------------------------------------------------------------------------------- writing
 class _Meter:
@@ -309,35 +257,6 @@ def _read_chunks(path: Path) -> Iterable[bytes]:
         # The kiosk's own disk, not the target: say so.
         raise ExportError(f"Reading the recording {path} failed ({exc.strerror or exc}). Fix: check the kiosk's "
                           f"disk (kiosk doctor); leave this session out to export the others.") from None
-
-
-FAT_TYPES = ("vfat", "msdos", "fat")
-FAT_MAX_FILE = 4 * 1024 ** 3 - 1
-
-
-def filesystem_type(path: Path, mounts_file: Path = Path("/proc/mounts")) -> str:
-    """The type of the file system holding `path` (longest matching mount point), "" if unknown."""
-    try:
-        mounts = parse_mounts(mounts_file.read_text(encoding="utf-8", errors="replace"))
-    except OSError:
-        return ""
-    real = os.path.realpath(path)
-    best, fstype = -1, ""
-    for _device, mount_point, kind in mounts:
-        if (real == mount_point or real.startswith(mount_point.rstrip("/") + "/")) and len(mount_point) > best:
-            best, fstype = len(mount_point), kind
-    return fstype
-
-
-def fat_limit_problem(fstype: str, sizes: Iterable[int]) -> str | None:
-    """FAT32 cannot hold a file of 4 GiB or more: say so before copying instead of failing half-way."""
-    if fstype not in FAT_TYPES:
-        return None
-    biggest = max(sizes, default=0)
-    if biggest <= FAT_MAX_FILE:
-        return None
-    return (f"The stick is formatted FAT32, which cannot hold files of 4 GB or more, and a recording is "
-            f"{biggest / 1e9:.1f} GB. Fix: format the stick as exFAT (or NTFS) and export again.")
 
 
 def _hash_file(path: Path, meter: _Meter | None) -> tuple[str, int]:
@@ -593,140 +512,3 @@ def verify_bag(bag: Path, meter: _Meter | None = None) -> list[str]:
     present = {p.relative_to(bag).as_posix() for p in (bag / "data").rglob("*") if p.is_file()}
     problems += [f"{rel}: not in the manifest" for rel in sorted(present - listed)]
     return problems
-
-
-# --------------------------------------------------------------------------------------------------------- database
-def parse_date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ExportError(f"'{text}' is not a date. Fix: write it as YYYY-MM-DD, e.g. 2026-11-24.") from None
-
-
-def _local_date(value: dt.datetime | None) -> dt.date | None:
-    return value.astimezone().date() if value is not None else None
-
-
-def _iso(value: dt.datetime | None) -> str:
-    return value.astimezone().isoformat(timespec="seconds") if value is not None else ""
-
-
-def _basic_document(interview) -> dict[str, Any]:
-    """The session JSON when kiosk.session_json is not available: the interview's fields and its events."""
-    from kiosk.db.models import Event
-
-    fields = {name: getattr(interview, name) for name in interview._meta.fields if name not in (
-        "id", "owner_pid", "owner_host", "owner_boot_id")}
-    events = [{"time": e.time, "offset_s": e.offset_s, "kind": e.kind, "question_index": e.question_index,
-               "detail": e.detail}
-              for e in Event.select().where(Event.interview == interview).order_by(Event.time, Event.id)]
-    return {**fields, "events": events}
-
-
-def session_document(interview) -> dict[str, Any]:
-    """The seed's metadata plus events, from kiosk.session_json (owned by sync) when it is there."""
-    try:
-        from kiosk.session_json import session_document as shared
-    except ImportError:
-        return _basic_document(interview)
-    return shared(interview)
-
-
-def sync_summary(interview) -> str:
-    """One word for the list and the CSV: synced, failed, uploading, pending, or "" when sync never saw it."""
-    from kiosk.db.models import SyncState
-
-    from kiosk.stats import summarize_sync
-
-    return summarize_sync({s.status for s in SyncState.select(SyncState.status)
-                           .where(SyncState.interview == interview)})
-
-
-def interview_files(interview) -> list[Path]:
-    """The interview's finished media files that exist on disk (a take still being written is left out)."""
-    from kiosk.db.models import Recording
-
-    paths: list[Path] = []
-    for rec in Recording.select().where(Recording.interview == interview).order_by(Recording.started_at,
-                                                                                   Recording.id):
-        if rec.state == "recording" or rec.deleted_at is not None:
-            continue
-        paths.append(Path(rec.path))
-    if not paths and interview.recording_path:
-        paths.append(Path(interview.recording_path))
-    return [p for p in paths if p.is_file()]
-
-
-def select_interviews(since: dt.date | None = None, until: dt.date | None = None,
-                      uuids: Sequence[str] | None = None) -> list:
-    """Interviews by uuid, or by local start date in [since, until] (both inclusive), oldest first."""
-    from kiosk.db.models import Interview
-
-    query = Interview.select().order_by(Interview.created_at, Interview.id)
-    if uuids:
-        wanted = list(dict.fromkeys(uuids))
-        found = {i.uuid: i for i in Interview.select().where(Interview.uuid.in_(wanted))}
-        missing = [u for u in wanted if u not in found]
-        if missing:
-            raise ExportError(f"No session with uuid {', '.join(missing)}. Fix: copy the uuid from "
-                              f"the admin console's session list.")
-        chosen = [found[u] for u in wanted]
-    else:
-        chosen = list(query)
-    result = []
-    for interview in chosen:
-        day = _local_date(interview.started_at or interview.created_at)
-        if since is not None and (day is None or day < since):
-            continue
-        if until is not None and (day is None or day > until):
-            continue
-        result.append(interview)
-    return result
-
-
-def to_export_session(interview) -> ExportSession:
-    files = interview_files(interview)
-    started = interview.started_at or interview.created_at
-    duration = interview.recording_duration
-    label = "_".join(part for part in (started.astimezone().strftime("%Y-%m-%d") if started else "",
-                                       interview.code, interview.candidate_name) if part)
-    return ExportSession(
-        uuid=interview.uuid, label=label, document=session_document(interview),
-        row={"code": interview.code, "candidate": interview.candidate_name, "started_at": _iso(interview.started_at),
-             "ended_at": _iso(interview.ended_at), "duration_s": "" if duration is None else round(duration, 1),
-             "status": interview.status, "sync_state": sync_summary(interview)},
-        files=[ExportFile(p, p.name) for p in files])
-
-
-def export_sessions(target: Path, *, since: dt.date | None = None, until: dt.date | None = None,
-                    uuids: Sequence[str] | None = None, actor: str = "admin",
-                    progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
-                    data_root: Path | None = None) -> ExportResult:
-    """Pick interviews from the open database, export them, mark them exported and audit it (also a failure).
-
-    `data_root`: the kiosk's data dir; a target inside it is refused (an export belongs off this machine's data, and
-    bags inside the recordings folder would look like recordings to recovery)."""
-    from kiosk.db.database import transaction
-    from kiosk.db.models import AuditLog, Interview, utcnow
-
-    if data_root is not None:
-        real_target, real_root = os.path.realpath(target), os.path.realpath(data_root)
-        if os.path.commonpath([real_target, real_root]) == real_root:
-            raise ExportError(f"The target {target} is inside the kiosk's data folder {data_root}. "
-                              f"Fix: pick the USB stick (or another folder outside it).")
-
-    interviews = select_interviews(since, until, uuids)
-    if not interviews:
-        raise ExportError("No sessions match. Fix: pick sessions or widen the date range (--since/--until).")
-    sessions = [to_export_session(i) for i in interviews]
-    try:
-        result = export_bag(sessions, Path(target), progress=progress, cancel=cancel)
-    except ExportError as exc:
-        AuditLog.record(actor, "export.failed", str(target), sessions=[s.uuid for s in sessions],
-                        reason="cancelled" if isinstance(exc, ExportCancelled) else str(exc))
-        raise
-    with transaction():
-        Interview.update(exported_at=utcnow()).where(Interview.uuid.in_([s.uuid for s in sessions])).execute()
-        AuditLog.record(actor, "export", str(result.path), sessions=[s.uuid for s in sessions],
-                        files=result.files, bytes=result.payload_bytes, verified=result.verified)
-    return result

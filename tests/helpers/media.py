@@ -1,4 +1,5 @@
-"""Small real recordings for export and playback tests (helpers, imported by the tests): WebM (VP8 + Opus) written with PyAV, and a decoder to check copies."""
+"""Small real recordings for export, sync and playback tests: a WebM (VP8 + Opus) written with PyAV, and a decoder
+to check copies."""
 
 from __future__ import annotations
 
@@ -52,8 +53,3 @@ def decode_counts(path: Path) -> tuple[int, int]:
         for frame in container.decode(audio=0):
             samples += frame.samples
     return frames, samples
-
-
-def test_made_recording_decodes(tmp_path):
-    frames, samples = decode_counts(make_webm(tmp_path / "a.webm", seconds=0.5))
-    assert frames == 5 and samples == 24000

@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk import config as configmod, retention
+from kiosk import config as configmod
+from kiosk.sessions import retention
 from kiosk.db.models import AuditLog, Interview, Recording, SyncState, utcnow
 from kiosk.sessions import SessionStore
-from tests.kiosk.db.fixtures import data, database, record_real_take  # noqa: F401  (fixtures)
+from tests.helpers.db import record_real_take
 
 DAY = dt.timedelta(days=1)
 

@@ -6,9 +6,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kiosk import config as configmod
 from kiosk.db.models import AuditLog, Event, Interview, Recording
-from kiosk.sessions import SessionError, SessionNotFound, SessionStore, WalkIn
-from kiosk.templates import sample_paths
-from tests.kiosk.db.fixtures import data, database, decode, record_real_take  # noqa: F401  (fixtures)
+from kiosk.config import Config
+from kiosk.sessions import SessionError, SessionNotFound, SessionStore, WalkIn, queries
+from kiosk.sessions.templates import sample_paths
+from tests.helpers.db import decode, record_real_take
 
 
 @pytest.fixture
@@ -84,7 +85,7 @@ def test_scheduled_interview_by_code_runs_a_real_take(store, data):
     shown = finished.events.where(Event.kind == "question.shown").get()
     assert (shown.question_index, shown.detail) == (0, {"text": "Please introduce yourself"})
 
-    described = store.describe(finished)
+    described = queries.describe(finished)
     json.dumps(described)                                          # plain JSON all the way down
     assert described["recordings"][0]["exists"] and described["candidate_name"] == "Zoë Ünal"
 
@@ -114,7 +115,7 @@ def test_disk_low_stop_is_recorded_as_its_cause(store, data):
     metadata["events"] = metadata["events"] + [{"t": 0.5, "kind": "disk.low", "free_mb": 12.0}]
     done = store.finish(interview, "completed", metadata, None)
     assert (done.status, done.end_reason) == ("interrupted", "disk_full")
-    assert store.stats()["failures_by_cause"] == {"disk_full": 1}
+    assert queries.statistics(store.data, Config()).to_json()["failures_by_cause"] == {"disk_full": 1}
 
 
 def test_cli_takes_are_sessions_with_template_cli(store, data):
@@ -145,13 +146,13 @@ def test_delete_removes_files_and_rows_and_audits(store, data):
 
 
 def test_stats(store, data):
-    assert store.stats()["count"] == 0 and store.stats()["success_rate"] is None
+    assert queries.statistics(store.data, Config()).to_json()["count"] == 0 and queries.statistics(store.data, Config()).to_json()["success_rate"] is None
     good, path = store.begin(store.walk_in_plan())
     result = record_real_take(path, 0.6, uuid=good.uuid)
     store.finish(good, "completed", result.metadata, None)
     bad, _ = store.begin(store.walk_in_plan())
     store.finish(bad, "failed", None, "camera lost")
-    stats = store.stats()
+    stats = queries.statistics(store.data, Config()).to_json()
     assert stats["count"] == 2 and stats["success_rate"] == 0.5
     assert stats["total_duration_s"] == pytest.approx(result.metadata["duration"], abs=0.01)
     assert stats["mean_duration_s"] == stats["total_duration_s"]
@@ -181,7 +182,7 @@ def test_arbitrary_metadata_strings_are_stored_and_read_back(store, name, ref, l
     safe = label.encode("utf-8", "replace").decode("utf-8")
     assert Recording.get_by_id(recording.id).profile == safe[:100]
     assert Event.select().where(Event.recording == recording).get().detail["note"] == extra
-    json.dumps(store.describe(again))
+    json.dumps(queries.describe(again))
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -15,10 +15,10 @@ import pytest
 from kiosk import admin_auth, export
 from kiosk.db.database import close_database, open_database
 from kiosk.db.models import AuditLog, Event, Interview, Recording, Setting, SyncState
-from tests.kiosk.db.fixtures import data, database  # noqa: F401  (fixtures)
-from tests.kiosk.test_export_media import decode_counts, make_webm
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.media import decode_counts, make_webm
+
+ROOT = Path(__file__).resolve().parents[3]
 UTC = dt.timezone.utc
 
 
@@ -37,7 +37,7 @@ def add_interview(data, day: dt.datetime, code: str, name: str, takes: int = 1, 
 
 
 @pytest.fixture
-def three(data, database):  # noqa: F811
+def three(data, database):
     return [add_interview(data, dt.datetime(2026, 11, d, 12, tzinfo=UTC), f"C{d}", n, takes=1 + (d == 22), seed=d)
             for d, n in ((20, "Ann"), (22, "Bo ../x"), (24, "Čech"))]
 
@@ -97,7 +97,7 @@ def test_cli_export_errors_name_the_fix(three, data, tmp_path):
     assert len(failed) == 1 and "plug in" in failed[0].detail["reason"]
 
 
-def test_cli_set_pin_and_status(data, database):  # noqa: F811
+def test_cli_set_pin_and_status(data, database):
     close_database()
     weak = run_cli(data, "admin", "set-pin", "--stdin", stdin="1111\n")
     assert weak.returncode == 1 and "repeated" in weak.stderr
@@ -113,7 +113,7 @@ def test_cli_set_pin_and_status(data, database):  # noqa: F811
     assert [a.action for a in AuditLog.select().order_by(AuditLog.id)] == ["admin.pin_set", "admin.login"]
 
 
-def test_cli_sigterm_mid_export_cancels_and_leaves_nothing(data, database, tmp_path):  # noqa: F811
+def test_cli_sigterm_mid_export_cancels_and_leaves_nothing(data, database, tmp_path):
     import signal
     import time
     interview = Interview.create(code="BIG", candidate_name="Big", status="completed")

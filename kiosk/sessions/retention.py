@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.db.database import transaction
-from kiosk.db.models import AuditLog, Interview, Recording, SyncState, utcnow
+from kiosk.db.models import FINISHED_STATUSES, AuditLog, Interview, Recording, SyncState, utcnow
+from kiosk.sessions.files import journal_of, sidecar_of
 
 log = logging.getLogger(__name__)
 
 DELETABLE_STATES = ("finalized", "recovered", "failed")
-CLOSED_STATUSES = ("completed", "interrupted", "recovered", "failed")
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class RetentionReport:
 
 def _companions(media: Path) -> list[Path]:
     """The files that belong to a recording: itself and its metadata sidecar (never the take journal of a live one)."""
-    return [media, media.with_name(media.name + ".json")]
+    return [media, sidecar_of(media)]
 
 
 def _size(paths: list[Path]) -> int:
@@ -83,9 +83,9 @@ def decide(recording: Recording, config, now: dt.datetime) -> Decision:
 
     if days <= 0:
         return keep("retention is off (storage.retention_days = 0)")
-    if recording.state not in DELETABLE_STATES or interview.status not in CLOSED_STATUSES:
+    if recording.state not in DELETABLE_STATES or interview.status not in FINISHED_STATUSES:
         return keep(f"not finished (recording {recording.state}, interview {interview.status})")
-    if media.with_name(media.name + ".recording").exists():
+    if journal_of(media).exists():
         return keep("its take journal is still there: it may need repair (kiosk recover)")
     ended = recording.ended_at or interview.ended_at or recording.started_at
     moments = [ended]
