@@ -1,6 +1,7 @@
 """Test harness: real parts wherever they can run here.
 
-- PulseAudio with a virtual microphone starts before any test module imports sounddevice (pytest_configure).
+- PulseAudio with a virtual microphone starts once collection is done, before any test runs, unless every selected
+  test is marked `pure` (pytest_collection_finish).
 - Widgets run on Qt's offscreen platform; end-to-end tests start their own Xvfb.
 - Any log record at WARNING or above that a test did not declare with `expect_log` fails that test.
 """
@@ -11,6 +12,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,19 +30,36 @@ _pulse = None
 
 
 def pytest_configure(config):
-    global _pulse
     os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     os.environ.pop("KIOSK_CONFIG", None)
     # Never fall back to a developer's real data dir or config from a test.
     os.environ["KIOSK_CONFIG"] = "/nonexistent/kiosk-tests.toml"
+
+
+def pytest_collection_finish(session):
+    """The virtual microphone starts before any test runs (PortAudio enumerates devices when sounddevice is first
+    used), unless every selected test is marked `pure` (no outside part at all: the reducer, the layout, parsing)."""
+    if any(item.get_closest_marker("pure") is None for item in session.items):
+        _start_pulse(session.config)
+
+
+def _start_pulse(config):
+    global _pulse
+    if _pulse is not None:
+        return _pulse
     if shutil.which("pulseaudio") is None:
         raise pytest.UsageError("pulseaudio is not installed. Fix: run 'make test' (it installs the test packages).")
     from tests.harness.pulse import PulseServer
 
     _pulse = PulseServer().start()
     os.environ.update(_pulse.env)
-    config.pulse = _pulse
+    if "sounddevice" in sys.modules:     # imported while collecting: PortAudio listed the devices before the server
+        import sounddevice
+
+        sounddevice._terminate()
+        sounddevice._initialize()
+    return _pulse
 
 
 def pytest_unconfigure(config):
@@ -94,4 +113,4 @@ def data_dir(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def pulse(pytestconfig):
     """The running virtual-microphone server (see tests/harness/pulse.py)."""
-    return pytestconfig.pulse
+    return _start_pulse(pytestconfig)

@@ -8,9 +8,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 import ast
 import re
 from pathlib import Path
+
+pytestmark = pytest.mark.pure     # no outside part: no PulseAudio is started for these alone
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 600

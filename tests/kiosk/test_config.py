@@ -3,6 +3,8 @@ import pytest
 from kiosk import config as configmod
 from kiosk.cli import main
 
+pytestmark = pytest.mark.pure     # no outside part: no PulseAudio is started for these alone
+
 
 def test_every_option_has_help_and_a_valid_default():
     for option in configmod.OPTIONS:

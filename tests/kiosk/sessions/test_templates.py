@@ -8,6 +8,8 @@ from kiosk.sessions import templates
 from kiosk.flow import InterviewPlan
 from kiosk.sessions.templates import TemplateError
 
+pytestmark = pytest.mark.pure     # no outside part: no PulseAudio is started for these alone
+
 
 def test_sample_templates_load_and_become_plans():
     paths = templates.sample_paths()
