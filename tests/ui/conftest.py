@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from kiosk.cli import Context
-from kiosk.config import Config
 from kiosk.paths import DataDir
+from tests.helpers.config import small_config
 
 TEST_TEMPLATE = """
 [template]
@@ -35,18 +35,6 @@ retakes = 0
 """
 
 
-def make_config(**values) -> Config:
-    config = Config()
-    config.set("storage.min_free_mb", 50)
-    config.set("camera.size", "320x180")
-    config.set("camera.fps", 15)
-    config.set("recording.profile", "webm-vp8-opus")
-    config.set("recording.video_bitrate_kbps", 300)
-    for name, value in values.items():
-        config.set(name.replace("__", "."), value)
-    return config
-
-
 @pytest.fixture
 def make_services(tmp_path):
     """make_services(**config) -> AppServices with the demo devices, opened; closed at teardown."""
@@ -59,7 +47,7 @@ def make_services(tmp_path):
     made = []
 
     def make(**values):
-        config = make_config(**values)
+        config = small_config(**values)
         data = DataDir(tmp_path / f"data{len(made)}").ensure()
         ctx = Context(data=data, config=config)
         template = tmp_path / "uitest.toml"
