@@ -115,12 +115,12 @@ def _open_interview(ctx, uuid: str):
 
 
 def _show(args, ctx) -> int:
+    from kiosk.sessions import queries
+
     found = _open_interview(ctx, args.uuid)
     if found is None:
         return EXIT_FAILED
-    store, interview = found
-    from kiosk.sessions import queries
-
+    _store, interview = found
     info = queries.describe(interview)
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
