@@ -5,8 +5,8 @@ The bag:
     kiosk-export-20261125T013000/
       bagit.txt  bag-info.txt  manifest-sha256.txt  tagmanifest-sha256.txt
       data/sessions.csv
-      data/sessions/<date>_<code>_<candidate>_<uuid8>/session.json      (seed metadata + events + file hashes)
-      data/sessions/<date>_<code>_<candidate>_<uuid8>/<recording files>
+      data/sessions/<date>_<uuid8>/session.json      (seed metadata + events + file hashes)
+      data/sessions/<date>_<uuid8>/<recording files>
 
 How it stays trustworthy:
 - It is written under a temporary name (``.kiosk-export-...-pid<PID>.partial``) in the target and renamed only after
@@ -76,7 +76,7 @@ class ExportFile:
 @dataclass
 class ExportSession:
     uuid: str
-    label: str                     # folder name hint, e.g. "2026-11-24_AB12_Jane Doe"
+    label: str                     # folder name hint, e.g. "2026-11-24" (never personal data)
     document: dict[str, Any]       # written as session.json (seed metadata + events)
     row: dict[str, Any]            # its line in sessions.csv (keys from CSV_FIELDS)
     files: list[ExportFile] = field(default_factory=list)
@@ -178,7 +178,7 @@ SESSION_FOLDER_BYTES = 64    # keeps bag paths under Windows' 260 characters whe
 
 
 def session_folder(session: ExportSession) -> str:
-    """`<date>_<code>_<candidate>_<uuid8>`; a long name is shortened, the uuid part always stays."""
+    """`<label>_<uuid8>` (the service's label is the date); a long label is shortened, the uuid part always stays."""
     tail = safe_component(session.uuid[:8]) if session.uuid else "session"
     if not session.label:
         return tail

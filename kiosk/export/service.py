@@ -75,8 +75,9 @@ def to_export_session(interview) -> ExportSession:
     files = interview_files(interview)
     started = interview.started_at or interview.created_at
     duration = interview.recording_duration
-    label = "_".join(part for part in (started.astimezone().strftime("%Y-%m-%d") if started else "",
-                                       interview.code, interview.candidate_name) if part)
+    # The folder is named by date and uuid only: names and codes are personal data and never reach a file name
+    # (they travel inside session.json and sessions.csv).
+    label = started.astimezone().strftime("%Y-%m-%d") if started else ""
     return ExportSession(
         uuid=interview.uuid, label=label, document=session_document(interview),
         row={"code": interview.code, "candidate": interview.candidate_name, "started_at": _iso(interview.started_at),

@@ -73,6 +73,8 @@ def test_cli_export_writes_a_valid_bag_marks_and_audits(three, data, tmp_path):
     bag = Path(result["path"])
     bagit.Bag(str(bag)).validate()
     assert all(decode_counts(p) == (10, 48000) for p in bag.rglob("*.webm"))
+    names = [p.name for p in bag.rglob("*")]
+    assert not [n for n in names if any(word in n for word in ("C22", "C24", "Bo", "Čech"))]   # no personal data
     open_database(data.database)
     exported = {i.code: i.exported_at for i in Interview.select()}
     assert exported["C20"] is None and exported["C22"] and exported["C24"]
