@@ -14,7 +14,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from kiosk.flow import (ClearCandidate, Effect, Flow, FlowRunner, RecordTestClip, Snapshot, Speak, State,
+from kiosk.flow import (ClearCandidate, Effect, Event, Flow, FlowRunner, RecordTestClip, Snapshot, Speak, State,
                         StopSpeaking, Timing)
 from kiosk.recorder import RecorderError
 from ui.bridge import EventBridge
@@ -107,7 +107,9 @@ class KioskWindow(QWidget):
         self.stack = QStackedWidget()
         self.screens: dict[State, Screen] = {}
         question = QuestionScreen(unit, self.recorder)
-        for state, screen in ((State.ATTRACT, AttractScreen(unit)), (State.CODE, CodeScreen(unit)),
+        code = CodeScreen(unit)
+        code.enter_code = self._enter_code
+        for state, screen in ((State.ATTRACT, AttractScreen(unit)), (State.CODE, code),
                               (State.CONSENT, ConsentScreen(unit)), (State.DECLINED, DeclinedScreen(unit)),
                               (State.DEVICE_CHECK, DeviceCheckScreen(unit, self.recorder)),
                               (State.THINK, question), (State.ANSWER, question),
@@ -184,7 +186,7 @@ class KioskWindow(QWidget):
         self.tick_timer.stop()
         if self.flow.take_open or self.flow.session_open:
             log.info("shutting down during an interview (%s): finalizing the take", self.flow.state.value)
-            self.runner.send("admin_exit")       # -> attract: FinishTake("abandoned") or EndSession("abandoned")
+            self.runner.send(Event.ADMIN_EXIT)   # -> attract: FinishTake("abandoned") or EndSession("abandoned")
             future = self.runner.pending
             if future is not None:
                 try:
@@ -208,17 +210,18 @@ class KioskWindow(QWidget):
 
     # ---- inputs
     def activity(self) -> None:
-        self.runner.send("touch")
+        self.runner.send(Event.TOUCH)
 
-    def dispatch(self, kind: str, **data) -> None:
-        if kind == "enter_code":
-            self.runner.enter_code(data["code"])
-            if self.flow.state is State.CODE:
-                self.screens[State.CODE].keypad.clear()
-        elif kind == "walk_in":
+    def dispatch(self, event: Event, **data) -> None:
+        if event is Event.WALK_IN:           # the runner looks up the walk-in plan, then sends the event with it
             self.runner.walk_in()
         else:
-            self.runner.send(kind, **data)
+            self.runner.send(event, **data)
+
+    def _enter_code(self, code: str) -> None:
+        self.runner.enter_code(code)
+        if self.flow.state is State.CODE:
+            self.screens[State.CODE].keypad.clear()
 
     def handle_exception(self, exc_type, exc, tb) -> None:
         """sys.excepthook in the app: anything unexpected -> the failsafe screen, with the context logged."""
@@ -305,7 +308,7 @@ class KioskWindow(QWidget):
             self.notice.show()
             QTimer.singleShot(4000, self._hide_back_notice)
         elif kind == "recording.finalizing":
-            self.runner.post("save_progress", progress=float(data.get("progress", 0.0)))
+            self.runner.post(Event.SAVE_PROGRESS, progress=float(data.get("progress", 0.0)))
         elif kind == "camera.toggled":
             for screen in set(self.screens.values()):
                 if isinstance(screen, MediaScreen):
@@ -401,7 +404,7 @@ class KioskWindow(QWidget):
         screen: DeviceCheckScreen = self.screens[State.DEVICE_CHECK]  # type: ignore[assignment]
         screen.set_clip_status("", False)
         if self.flow.state is State.DEVICE_CHECK:
-            self.runner.send("help")
+            self.runner.send(Event.HELP)
 
     @staticmethod
     def _delete_clip(path: Path | None) -> None:
@@ -444,7 +447,7 @@ class KioskWindow(QWidget):
 
     def _admin_accepted(self) -> None:
         from ui.admin.console import AdminConsole
-        self.runner.send("admin_exit")
+        self.runner.send(Event.ADMIN_EXIT)
         console = AdminConsole(self.services)
         console.closed.connect(guarded(self._close_admin))
         self._set_admin_widget(console)
@@ -465,7 +468,7 @@ class KioskWindow(QWidget):
         if old is not None:
             self.stack.removeWidget(old)
             old.deleteLater()
-        self.runner.send("admin_exit")
+        self.runner.send(Event.ADMIN_EXIT)
         self._last_state = None
         self._show(self.flow.snapshot())
 

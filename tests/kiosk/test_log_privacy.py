@@ -187,7 +187,8 @@ def test_a_real_session_recorded_listed_and_synced_logs_no_personal_data(data, t
 
 def test_the_kiosk_flow_tags_its_lines_with_the_uuid_and_never_logs_the_typed_code(data, tmp_path,
                                                                                      log_to_data_dir):
-    from kiosk.flow import Flow, FlowRunner, State, StoreSessions, Timing
+    from kiosk.flow import Event, Flow, FlowRunner, State, Timing
+    from kiosk.flow.store_port import StoreSessions
 
     store = store_with_template(data, tmp_path)
     uuid = store.schedule("privacy", code=CODE, candidate_name=NAME, candidate_ref=REF).uuid
@@ -196,23 +197,23 @@ def test_the_kiosk_flow_tags_its_lines_with_the_uuid_and_never_logs_the_typed_co
     runner = FlowRunner(Flow(Timing(idle_timeout_s=60)), recorder, StoreSessions(store, "webm-vp8-opus"),
                         time.monotonic)
     try:
-        runner.send("start")
+        runner.send(Event.START)
         runner.enter_code(TYPED_CODE)
         assert runner.flow.state is State.CONSENT
-        runner.send("accept")
-        runner.send("devices_ok")
+        runner.send(Event.ACCEPT)
+        runner.send(Event.DEVICES_OK)
         deadline = time.monotonic() + 30
         while runner.flow.state is not State.ANSWER:
             assert time.monotonic() < deadline, runner.flow.state
             runner.tick()
             time.sleep(0.02)
         time.sleep(1.5)
-        runner.send("done")
+        runner.send(Event.DONE)
         while runner.flow.state is not State.THANKS:
             assert time.monotonic() < deadline + 60, runner.flow.state
             runner.tick()
             time.sleep(0.02)
-        runner.send("back_home")
+        runner.send(Event.BACK_HOME)
         assert runner.flow.state is State.ATTRACT
         logging.getLogger("kiosk.test").info("next candidate")
         assert Interview.get(Interview.uuid == uuid).status == "completed"
@@ -239,7 +240,8 @@ def test_the_kiosk_flow_tags_its_lines_with_the_uuid_and_never_logs_the_typed_co
 
 def test_a_failing_effect_is_logged_by_its_type_not_with_the_plan(data, tmp_path, log_to_data_dir, expect_log):
     """BeginSession carries the plan (code, consent text): when it fails, only its type reaches the log."""
-    from kiosk.flow import Flow, FlowRunner, State, StoreSessions, Timing
+    from kiosk.flow import Event, Flow, FlowRunner, State, Timing
+    from kiosk.flow.store_port import StoreSessions
 
     expect_log("kiosk.flow", r"effect BeginSession failed|failsafe")
     store = store_with_template(data, tmp_path)
@@ -248,11 +250,11 @@ def test_a_failing_effect_is_logged_by_its_type_not_with_the_plan(data, tmp_path
     runner = FlowRunner(Flow(Timing(idle_timeout_s=60)), recorder, StoreSessions(store, "webm-vp8-opus"),
                         time.monotonic)
     try:
-        runner.send("start")
+        runner.send(Event.START)
         runner.enter_code(TYPED_CODE)
         assert runner.flow.state is State.CONSENT
         store.delete_interview(uuid, actor="admin", reason="withdrawn")     # gone before the candidate agrees
-        runner.send("accept")
+        runner.send(Event.ACCEPT)
         assert runner.flow.state is State.FAILSAFE
     finally:
         runner.close()

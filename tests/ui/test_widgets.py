@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 
-from kiosk.flow import State
+from kiosk.flow import Event, State
 from tests.helpers.ui import click, wait_state
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ def test_questions_read_aloud(qtbot, make_window, expect_log):
     click(qtbot, window, "skip_practice")
     assert window.speaker.spoken[-1] == "First question?"
     click(qtbot, window, "start_now")
-    window.runner.send("error", reason="test")                # any end forgets what was said
+    window.runner.send(Event.ERROR, reason="test")                # any end forgets what was said
     wait_state(qtbot, window, State.FAILSAFE)
     window.flow.deadline = 0
     wait_state(qtbot, window, State.ATTRACT)

@@ -1,4 +1,4 @@
-"""What every screen shares: the layout unit, a `send(kind)` to the runner, and guarded slots."""
+"""What every screen shares: the layout unit, a `send(event)` to the runner, and guarded slots."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from kiosk.flow import Snapshot
+from kiosk.flow import Event, Snapshot
 
 log = logging.getLogger("ui")
 
@@ -29,14 +29,14 @@ def guarded(slot: Callable) -> Callable:
 
 
 class Screen(QWidget):
-    """Base of the flow screens. `send(kind, **data)` is set by the main window."""
+    """Base of the flow screens. `send(event, **data)` (a kiosk.flow.Event) is set by the main window."""
 
     def __init__(self, unit: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.unit = unit
         self.setProperty("screen", True)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.send: Callable[..., None] = lambda kind, **data: None
+        self.send: Callable[..., None] = lambda event, **data: None
         self.layout_ = QVBoxLayout(self)
         m = unit
         self.layout_.setContentsMargins(m, m, m, m)
@@ -61,7 +61,7 @@ class Screen(QWidget):
             label.setObjectName(name)
         return label
 
-    def button(self, text: str, name: str, kind: str | None = None, role: str | None = None,
+    def button(self, text: str, name: str, event: Event | None = None, role: str | None = None,
                on_click: Callable[[], None] | None = None) -> QPushButton:
         button = QPushButton(text)
         button.setObjectName(name)
@@ -71,6 +71,6 @@ class Screen(QWidget):
             button.setProperty("role", role)
         if on_click is not None:
             button.clicked.connect(guarded(lambda checked=False: on_click()))
-        elif kind is not None:
-            button.clicked.connect(guarded(lambda checked=False, k=kind: self.send(k)))
+        elif event is not None:
+            button.clicked.connect(guarded(lambda checked=False, e=event: self.send(e)))
         return button

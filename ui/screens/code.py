@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QHBoxLayout
 
-from kiosk.flow import Snapshot
+from kiosk.flow import Event, Snapshot
 from ui.screens.base import Screen, guarded
 from ui.widgets.keypad import Keypad
 
@@ -18,10 +20,11 @@ class CodeScreen(Screen):
         self.title = self.label(translate("Code", "Please enter your interview code"), "title", "code_title")
         self.error = self.label("", "error", "code_error")
         self.keypad = Keypad()
-        self.keypad.submitted.connect(guarded(lambda code: self.send("enter_code", code=code)))
+        self.enter_code: Callable[[str], None] = lambda code: None     # set by the main window: look the code up
+        self.keypad.submitted.connect(guarded(lambda code: self.enter_code(code)))
         row = QHBoxLayout()
-        self.back = self.button(translate("Code", "Back"), "code_back", kind="back")
-        self.walk_in = self.button(translate("Code", "I have no code"), "walk_in", on_click=lambda: self.send("walk_in"))
+        self.back = self.button(translate("Code", "Back"), "code_back", event=Event.BACK)
+        self.walk_in = self.button(translate("Code", "I have no code"), "walk_in", event=Event.WALK_IN)
         row.addWidget(self.back)
         row.addWidget(self.walk_in)
         self.layout_.addWidget(self.title)

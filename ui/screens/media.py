@@ -7,7 +7,7 @@ import math
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QHBoxLayout
 
-from kiosk.flow import Snapshot, State
+from kiosk.flow import Event, Snapshot, State
 from ui.screens.base import Screen, guarded
 from ui.widgets.camera_toggle import CameraToggle
 from ui.widgets.indicator import RecordingIndicator
@@ -60,9 +60,9 @@ class DeviceCheckScreen(MediaScreen):
                                                  "stays wrong, please ask a member of staff."), "panel", "help_text")
         self.clip_status = self.label("", "hint", "clip_status")
         row = QHBoxLayout()
-        self.test_clip = self.button(translate("DeviceCheck", "Record a 3 s test"), "test_clip", kind="test_clip")
-        self.not_right = self.button(translate("DeviceCheck", "It's not right"), "help", kind="help")
-        self.ok = self.button(translate("DeviceCheck", "Looks good"), "devices_ok", kind="devices_ok", role="primary")
+        self.test_clip = self.button(translate("DeviceCheck", "Record a 3 s test"), "test_clip", event=Event.TEST_CLIP)
+        self.not_right = self.button(translate("DeviceCheck", "It's not right"), "help", event=Event.HELP)
+        self.ok = self.button(translate("DeviceCheck", "Looks good"), "devices_ok", event=Event.DEVICES_OK, role="primary")
         for w in (self.camera, self.test_clip, self.not_right, self.ok):
             row.addWidget(w)
         self.layout_.addWidget(self.title)
@@ -101,10 +101,10 @@ class QuestionScreen(MediaScreen):
         self.indicator = RecordingIndicator(unit)
         self.indicator.setObjectName("indicator")
         row = QHBoxLayout()
-        self.skip_practice = self.button(translate("Question", "Skip practice"), "skip_practice", kind="skip_practice")
-        self.retake = self.button("", "retake", kind="retake")
-        self.ready = self.button(translate("Question", "I'm ready"), "start_now", kind="start_now", role="primary")
-        self.done = self.button(translate("Question", "Done"), "done", kind="done", role="primary")
+        self.skip_practice = self.button(translate("Question", "Skip practice"), "skip_practice", event=Event.SKIP_PRACTICE)
+        self.retake = self.button("", "retake", event=Event.RETAKE)
+        self.ready = self.button(translate("Question", "I'm ready"), "start_now", event=Event.START_NOW, role="primary")
+        self.done = self.button(translate("Question", "Done"), "done", event=Event.DONE, role="primary")
         for w in (self.camera, self.skip_practice, self.retake, self.ready, self.done):
             row.addWidget(w)
         self.layout_.addWidget(self.position)

@@ -7,7 +7,7 @@ import math
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QTextBrowser
 
-from kiosk.flow import Snapshot
+from kiosk.flow import Event, Snapshot
 from ui.screens.base import Screen, guarded
 
 translate = QCoreApplication.translate   # lupdate finds translate("Context", "text") calls
@@ -20,7 +20,8 @@ class AttractScreen(Screen):
         super().__init__(unit, parent)
         self.title = self.label(translate("Attract", "Share your story"), "big", "attract_title")
         self.hint = self.label(translate("Attract", "We would love to hear from you. It takes about ten minutes."), "title")
-        self.start = self.button(translate("Attract", "Touch here to start"), "start", kind="start", role="primary")
+        self.start = self.button(translate("Attract", "Touch here to start"), "start", event=Event.START,
+                                 role="primary")
         self.start.setMinimumHeight(unit * 4)
         self.layout_.addStretch(2)
         self.layout_.addWidget(self.title)
@@ -30,7 +31,7 @@ class AttractScreen(Screen):
         self.layout_.addStretch(2)
 
     def mousePressEvent(self, event) -> None:   # anywhere on the welcome screen starts
-        guarded(lambda: self.send("start"))()
+        guarded(lambda: self.send(Event.START))()
 
 
 class ConsentScreen(Screen):
@@ -42,8 +43,9 @@ class ConsentScreen(Screen):
         self.text.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.text.setOpenLinks(False)
         row = QHBoxLayout()
-        self.decline = self.button(translate("Consent", "No, thank you"), "decline", kind="decline")
-        self.accept = self.button(translate("Consent", "I agree, let's start"), "accept", kind="accept", role="primary")
+        self.decline = self.button(translate("Consent", "No, thank you"), "decline", event=Event.DECLINE)
+        self.accept = self.button(translate("Consent", "I agree, let's start"), "accept", event=Event.ACCEPT,
+                                  role="primary")
         row.addWidget(self.decline)
         row.addWidget(self.accept)
         self.layout_.addWidget(self.title)
@@ -69,7 +71,7 @@ class DeclinedScreen(Screen):
                                           "title"))
         self.layout_.addStretch(1)
         self.layout_.addWidget(self.button(translate("Declined", "Back to the start"), "declined_home",
-                                           on_click=lambda: self.send("back_home")))
+                                           on_click=lambda: self.send(Event.BACK_HOME)))
 
 
 class SavingScreen(Screen):
@@ -97,7 +99,7 @@ class ThanksScreen(Screen):
         self.layout_.addWidget(self.label(translate("Thanks", "Your interview has been saved."), "title"))
         self.layout_.addStretch(1)
         self.layout_.addWidget(self.button(translate("Thanks", "Finish"), "thanks_home",
-                                           on_click=lambda: self.send("back_home")))
+                                           on_click=lambda: self.send(Event.BACK_HOME)))
 
 
 class FailsafeScreen(Screen):

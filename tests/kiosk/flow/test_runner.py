@@ -13,7 +13,7 @@ import pytest
 from kiosk.capture.demo import DemoCamera, DemoMicrophone
 from kiosk.config import Config
 from kiosk.events import EventBus
-from kiosk.flow import Flow, FlowRunner, State, Timing
+from kiosk.flow import Event, Flow, FlowRunner, State, Timing
 from kiosk.paths import DataDir
 from kiosk.recorder import Recorder, RecorderSettings
 
@@ -56,7 +56,7 @@ def parts(tmp_path):
         recorder = Recorder(DemoCamera((320, 180), 15), DemoMicrophone(), recorder_settings, EventBus())
         recorder.open()
         made.append(recorder)     # closed after the runner (reversed below)
-        from kiosk.flow import StoreSessions
+        from kiosk.flow.store_port import StoreSessions
         runner = FlowRunner(Flow(Timing(idle_timeout_s=60)), recorder, StoreSessions(store, "webm-vp8-opus"),
                             time.monotonic)
         made.append(runner)
@@ -78,20 +78,20 @@ def run_until(runner: FlowRunner, state: State, timeout: float = 30.0) -> None:
 
 def test_runner_records_one_file_with_chapters_and_the_session(parts):
     runner, store = parts()
-    runner.send("start")
+    runner.send(Event.START)
     runner.walk_in()
-    runner.send("accept")
-    runner.send("devices_ok")            # the template has no practice question
+    runner.send(Event.ACCEPT)
+    runner.send(Event.DEVICES_OK)            # the template has no practice question
     assert runner.flow.state is State.THINK and runner.path is not None
     run_until(runner, State.ANSWER)
     time.sleep(1.0)
-    runner.send("retake")
-    runner.send("start_now")
+    runner.send(Event.RETAKE)
+    runner.send(Event.START_NOW)
     time.sleep(1.0)
-    runner.send("done")
-    runner.send("start_now")
+    runner.send(Event.DONE)
+    runner.send(Event.START_NOW)
     time.sleep(1.0)
-    runner.send("done")
+    runner.send(Event.DONE)
     run_until(runner, State.THANKS)
     metadata = runner.last_metadata
     labels = [c["label"] for c in metadata["chapters"]]
@@ -111,11 +111,11 @@ def test_an_encoder_that_cannot_open_ends_in_the_failsafe_with_the_session_close
     runner, store = parts(disabled_encoders=("libvpx-vp9", "libvpx", "libx264"))
     failures = []
     runner.recorder.bus.subscribe(lambda event: failures.append(event.data), "recording.failed")
-    runner.send("start")
+    runner.send(Event.START)
     runner.walk_in()
-    runner.send("accept")
-    runner.send("devices_ok")
-    runner.send("start_now")              # StartTake: start_take(wait=False) returns; the encoders fail on their thread
+    runner.send(Event.ACCEPT)
+    runner.send(Event.DEVICES_OK)
+    runner.send(Event.START_NOW)        # StartTake: start_take(wait=False) returns; the encoders fail on their thread
     assert runner.flow.state is State.ANSWER
     run_until(runner, State.FAILSAFE)     # the "recording.failed" event, handled on a tick
     assert [f["stage"] for f in failures] == ["start"] and "Fix:" in failures[0]["error"]
@@ -156,11 +156,11 @@ def test_starting_the_take_does_not_wait_for_the_encoders(parts, expect_log):
     opening = _OpeningGate()
     writer_log.addHandler(opening)
     try:
-        runner.send("start")
+        runner.send(Event.START)
         runner.walk_in()
-        runner.send("accept")
-        runner.send("devices_ok")
-        runner.send("start_now")          # StartTake -> recorder.start_take on this thread
+        runner.send(Event.ACCEPT)
+        runner.send(Event.DEVICES_OK)
+        runner.send(Event.START_NOW)          # StartTake -> recorder.start_take on this thread
         returned_while_held = not opening.gave_up.is_set()
         started_before_return = started.is_set()
         assert runner.flow.state is State.ANSWER
@@ -172,10 +172,10 @@ def test_starting_the_take_does_not_wait_for_the_encoders(parts, expect_log):
     assert returned_while_held and not started_before_return
     assert started.wait(30)               # once the gate opens the take really starts ...
     time.sleep(1.0)
-    runner.send("done")
-    runner.send("start_now")
+    runner.send(Event.DONE)
+    runner.send(Event.START_NOW)
     time.sleep(0.5)
-    runner.send("done")
+    runner.send(Event.DONE)
     run_until(runner, State.THANKS)       # ... and the interview ends normally
     metadata = runner.last_metadata
     assert metadata["video_codec"] == "vp8" and [c["label"] for c in metadata["chapters"]] == ["Q1", "Q2"]
@@ -185,11 +185,11 @@ def test_starting_the_take_does_not_wait_for_the_encoders(parts, expect_log):
 def test_disk_nearly_full_mid_answer_ends_the_interview_with_what_was_recorded(parts, expect_log):
     expect_log("kiosk.recorder", r"disk low")
     runner, store = parts()
-    runner.send("start")
+    runner.send(Event.START)
     runner.walk_in()
-    runner.send("accept")
-    runner.send("devices_ok")
-    runner.send("start_now")
+    runner.send(Event.ACCEPT)
+    runner.send(Event.DEVICES_OK)
+    runner.send(Event.START_NOW)
     time.sleep(1.5)
     # The real free-space check of the recorder, with a floor above what this disk has.
     runner.recorder.settings.min_free_mb = 10 ** 9
@@ -222,7 +222,8 @@ def test_not_enough_space_on_a_small_disk_refuses_before_the_consent(parts, tiny
     """A real 64 MiB file system holding the data dir: the two-hour plan (2 x 3600 s at the configured bitrate) is
     refused when its code is entered, calmly for the candidate, with the figures and the fix for staff; the short
     walk-in plan fits, until the space goes while the candidate reads the consent."""
-    from kiosk.db.models import AuditLog, Event, Interview
+    from kiosk.db.models import AuditLog, Interview
+    from kiosk.db.models import Event as EventRow
     expect_log("kiosk.flow", r"^an interview was refused: Not enough disk space to record: .* Fix: ")
     runner, store = parts(data_root=tiny_fs(64 * 1024) / "data", min_free_mb=50)
     (tmp_path / "long.toml").write_text(LONG_TEMPLATE)
@@ -231,21 +232,21 @@ def test_not_enough_space_on_a_small_disk_refuses_before_the_consent(parts, tiny
     shown = []
     runner.on_change = lambda snapshot: shown.append(snapshot.state)
 
-    runner.send("start")
+    runner.send(Event.START)
     runner.enter_code("2580")
     assert runner.flow.state is State.UNAVAILABLE and runner.flow.message == "no_space"
     assert State.CONSENT not in shown                      # the candidate never saw the consent
     assert runner.session is None and runner.path is None
     scheduled = Interview.get_by_id(scheduled.id)
     assert scheduled.status == "scheduled" and scheduled.started_at is None     # the code can be used again later
-    event = Event.get(Event.interview == scheduled, Event.kind == "session.refused")
+    event = EventRow.get(EventRow.interview == scheduled, EventRow.kind == "session.refused")
     audit = AuditLog.get(AuditLog.action == "session.refused")
     assert audit.actor == "system" and audit.target == scheduled.uuid
     for detail in (event.detail, audit.detail):
         assert detail["reason"] == "no_space" and detail["needed_bytes"] > detail["free_bytes"] > 0
         assert detail["free_bytes"] < 64 * 1024 * 1024 and "Fix:" in detail["message"]
     assert not list(store.data.recordings.glob("*"))
-    runner.send("accept")                                  # a late tap does not reach the consent
+    runner.send(Event.ACCEPT)                                  # a late tap does not reach the consent
     assert runner.flow.state is State.UNAVAILABLE
 
     # the timeout (ui.failsafe_timeout_s) returns to the welcome screen; nothing of the candidate is kept
@@ -254,12 +255,12 @@ def test_not_enough_space_on_a_small_disk_refuses_before_the_consent(parts, tiny
     assert runner.flow.state is State.ATTRACT and runner.flow.plan is None
 
     # the short walk-in plan (2 x 5 s, plus the 50 MB reserve) fits on the same disk ...
-    runner.send("start")
+    runner.send(Event.START)
     runner.walk_in()
     assert runner.flow.state is State.CONSENT
     # ... until the space goes while the candidate reads the consent: the store refuses to begin the session
     store.config.set("storage.min_free_mb", 100)
-    runner.send("accept")
+    runner.send(Event.ACCEPT)
     assert runner.flow.state is State.UNAVAILABLE and not runner.flow.session_open
     assert runner.session is None and runner.path is None
     assert [i.status for i in Interview.select()] == ["scheduled"]          # no walk-in session was created
