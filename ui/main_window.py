@@ -16,11 +16,11 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QStackedWidget,
 
 from kiosk.flow import (ClearCandidate, Effect, Event, Flow, FlowRunner, RecordTestClip, Snapshot, Speak, State,
                         StopSpeaking, Timing)
-from kiosk.recorder import RecorderError
 from ui.bridge import EventBridge
 from ui.screens.base import Screen, guarded
 from ui.screens.code import CodeScreen
-from ui.screens.media import DeviceCheckScreen, MediaScreen, QuestionScreen
+from ui.screens.device_check import DeviceCheckClip, DeviceCheckScreen
+from ui.screens.media import MediaScreen, QuestionScreen
 from ui.screens.simple import (AttractScreen, ConsentScreen, DeclinedScreen, FailsafeScreen, SavingScreen,
                                ThanksScreen, UnavailableScreen)
 from ui.theme import Metrics, stylesheet
@@ -109,9 +109,10 @@ class KioskWindow(QWidget):
         question = QuestionScreen(unit, self.recorder)
         code = CodeScreen(unit)
         code.enter_code = self._enter_code
+        device_check = DeviceCheckScreen(unit, self.recorder)
         for state, screen in ((State.ATTRACT, AttractScreen(unit)), (State.CODE, code),
                               (State.CONSENT, ConsentScreen(unit)), (State.DECLINED, DeclinedScreen(unit)),
-                              (State.DEVICE_CHECK, DeviceCheckScreen(unit, self.recorder)),
+                              (State.DEVICE_CHECK, device_check),
                               (State.THINK, question), (State.ANSWER, question),
                               (State.SAVING, SavingScreen(unit)), (State.THANKS, ThanksScreen(unit)),
                               (State.FAILSAFE, FailsafeScreen(unit)),
@@ -150,8 +151,8 @@ class KioskWindow(QWidget):
         self._shut_down = False
         self._ui_map_path = Path(os.environ["KIOSK_UI_MAP"]) if os.environ.get("KIOSK_UI_MAP") else None
         self._ui_map_text = ""
-        self._clip_path: Path | None = None
-        self._player = None
+        self.device_check_clip = DeviceCheckClip(device_check, self.recorder, services.ctx.data.exports_tmp,
+                                  lambda: self.flow.state is State.DEVICE_CHECK, self)
         self._require_pin()          # before the first screen: no candidate starts on a kiosk without an admin PIN
         self._show(self.flow.snapshot())
 
@@ -277,7 +278,7 @@ class KioskWindow(QWidget):
         elif isinstance(effect, ClearCandidate):
             self.forget_candidate()
         elif isinstance(effect, RecordTestClip):
-            self._record_test_clip(effect.seconds)
+            self.device_check_clip.record(effect.seconds)
 
     def forget_candidate(self) -> None:
         for screen in set(self.screens.values()):
@@ -287,7 +288,7 @@ class KioskWindow(QWidget):
         self.runner.last_metadata = None
         if self.speaker is not None:
             self.speaker.forget()
-        self._stop_clip_playback()
+        self.device_check_clip.stop_playback()
 
     # ---- engine events (already on the GUI thread)
     def _on_engine_event(self, kind: str, data: dict) -> None:
@@ -318,101 +319,6 @@ class KioskWindow(QWidget):
         if self.notice.text() in (translate("KioskWindow", "The camera is back."),
                                   translate("KioskWindow", "The microphone is back.")):
             self.notice.hide()
-
-    # ---- device check: a 3 s clip recorded by the engine and played back, then deleted (it is not an interview)
-    def _record_test_clip(self, seconds: float) -> None:
-        screen: DeviceCheckScreen = self.screens[State.DEVICE_CHECK]  # type: ignore[assignment]
-        if screen.clip_busy or self.recorder is None:
-            return
-        folder = self.services.ctx.data.exports_tmp
-        folder.mkdir(parents=True, exist_ok=True)
-        profile = getattr(getattr(self.recorder, "settings", None), "profile", "webm-vp9-opus")
-        ext = "mp4" if profile.startswith("mp4") else "ogg" if profile.startswith("audio") else "webm"
-        self._clip_path = folder / f"device-check-{int(time.time() * 1000)}.{ext}"
-        screen.set_clip_status(translate("KioskWindow", "Recording a short test... say something!"), True)
-        try:
-            # wait=False: the UI thread never waits for the encoders; if none opens, stop_take below returns the
-            # failed result at once and _clip_finalized shows the help.
-            self.recorder.start_take(self._clip_path, label="device check", wait=False)
-        except RecorderError as exc:          # refused at once (state, existing path, low disk)
-            log.warning("the device-check clip could not start: %s", exc)
-            self._clip_failed()
-            return
-        QTimer.singleShot(int(seconds * 1000), guarded(self._stop_test_clip))
-
-    def _stop_test_clip(self) -> None:
-        try:
-            future = self.recorder.stop_take()
-        except RecorderError as exc:
-            log.warning("the device-check clip could not be stopped: %s", exc)
-            self._clip_failed()
-            return
-        self._clip_future = future
-        self._clip_poll = QTimer(self)
-        self._clip_poll.setInterval(100)
-        self._clip_poll.timeout.connect(guarded(self._clip_finalized))
-        self._clip_poll.start()
-
-    def _clip_finalized(self) -> None:
-        if not self._clip_future.done():
-            return
-        self._clip_poll.stop()
-        screen: DeviceCheckScreen = self.screens[State.DEVICE_CHECK]  # type: ignore[assignment]
-        result = self._clip_future.result()
-        path = Path(result.metadata.get("recording_path") or self._clip_path)
-        if self.flow.state is not State.DEVICE_CHECK:
-            self._delete_clip(path)
-            screen.set_clip_status("", False)
-            return
-        if not result.ok:                     # e.g. no encoder could open (logged by the recorder)
-            self._delete_clip(path)
-            self._clip_failed()
-            return
-        from PySide6.QtCore import QUrl
-        from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
-        self._player = QMediaPlayer(self)
-        self._audio_out = QAudioOutput(self)
-        self._player.setAudioOutput(self._audio_out)
-        self._player.setSource(QUrl.fromLocalFile(str(path)))
-        self._player.mediaStatusChanged.connect(guarded(self._clip_status_changed))
-        screen.set_clip_status(translate("KioskWindow", "Playing it back..."), True)
-        self._played_path = path
-        self._player.play()
-        # never hang on the playback: give up after the clip's length plus a margin
-        QTimer.singleShot(int((float(result.metadata.get("duration") or 3) + 3) * 1000),
-                          guarded(self._stop_clip_playback))
-
-    def _clip_status_changed(self, status) -> None:
-        from PySide6.QtMultimedia import QMediaPlayer
-        if status in (QMediaPlayer.MediaStatus.EndOfMedia, QMediaPlayer.MediaStatus.InvalidMedia):
-            self._stop_clip_playback()
-
-    def _stop_clip_playback(self) -> None:
-        if self._player is not None:
-            self._player.stop()
-            self._player.setSource(QUrl_empty())
-            self._player.deleteLater()
-            self._player = None
-            self._delete_clip(getattr(self, "_played_path", None))
-            screen: DeviceCheckScreen = self.screens[State.DEVICE_CHECK]  # type: ignore[assignment]
-            screen.set_clip_status(translate("KioskWindow", "Did you see and hear yourself? "
-                                                            "If not, press \"It's not right\"."), False)
-
-    def _clip_failed(self) -> None:
-        """The test clip could not be recorded: the candidate gets the "It's not right" help (ask a member of staff)
-        and the buttons back, never a screen that waits forever."""
-        screen: DeviceCheckScreen = self.screens[State.DEVICE_CHECK]  # type: ignore[assignment]
-        screen.set_clip_status("", False)
-        if self.flow.state is State.DEVICE_CHECK:
-            self.runner.send(Event.HELP)
-
-    @staticmethod
-    def _delete_clip(path: Path | None) -> None:
-        # The device-check clip is the candidate's image and voice and not part of any interview: do not keep it.
-        if path is None:
-            return
-        for p in path.parent.glob(path.name + "*"):
-            p.unlink(missing_ok=True)
 
     # ---- admin
     def open_admin(self) -> None:
@@ -472,7 +378,3 @@ class KioskWindow(QWidget):
         self._last_state = None
         self._show(self.flow.snapshot())
 
-
-def QUrl_empty():
-    from PySide6.QtCore import QUrl
-    return QUrl()

@@ -92,10 +92,10 @@ def test_device_check_clip_is_recorded_played_back_and_not_kept(qtbot, make_wind
     click(qtbot, window, "test_clip")
     assert screen.clip_busy and not screen.ok.isEnabled()
     qtbot.waitUntil(lambda: window.recorder.state == "recording", timeout=5000)
-    clip = window._clip_path
+    clip = window.device_check_clip.path
     assert clip.parent == window.services.ctx.data.exports_tmp
     qtbot.waitUntil(lambda: "Playing" in screen.clip_status.text(), timeout=15000)
-    played = window._played_path
+    played = window.device_check_clip.played_path
     assert played.exists() and played.stat().st_size > 1000
     qtbot.waitUntil(lambda: not screen.clip_busy, timeout=15000)
     assert "Did you see and hear yourself" in screen.clip_status.text()
@@ -123,7 +123,7 @@ def test_device_check_clip_that_cannot_record_shows_the_help(qtbot, make_window,
     qtbot.waitUntil(lambda: not screen.clip_busy and screen.help.isVisible(), timeout=15000)
     assert window.flow.state is State.DEVICE_CHECK and screen.ok.isEnabled() and screen.test_clip.isEnabled()
     assert window.recorder.state == "previewing"
-    assert not list(window._clip_path.parent.glob(window._clip_path.stem + "*"))
+    assert not list(window.device_check_clip.path.parent.glob(window.device_check_clip.path.stem + "*"))
     window.recorder.settings.disabled_encoders = ()
     click(qtbot, window, "devices_ok")
     wait_state(qtbot, window, State.THINK)

@@ -1,10 +1,11 @@
-"""Screens with the live preview: device check and the question (think time and answer)."""
+"""Screens with the live preview: what they share, and the question (think time and answer). The device check is
+in device_check.py."""
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QHBoxLayout
 
 from kiosk.flow import Event, Snapshot, State
@@ -49,47 +50,6 @@ class MediaScreen(Screen):
         self.preview.clear()
 
 
-class DeviceCheckScreen(MediaScreen):
-    def __init__(self, unit: int, recorder, parent=None) -> None:
-        super().__init__(unit, recorder, parent)
-        self.title = self.label(translate("DeviceCheck", "Can we see and hear you?"), "title", "device_title")
-        self.hint = self.label(translate("DeviceCheck", "Check that your face is in the picture and the bar moves when "
-                                                 "you speak."), "hint")
-        self.help = self.label(translate("DeviceCheck", "Sit about an arm's length from the screen, facing it. Speak "
-                                                 "normally: the bar should move. If the picture or the sound "
-                                                 "stays wrong, please ask a member of staff."), "panel", "help_text")
-        self.clip_status = self.label("", "hint", "clip_status")
-        row = QHBoxLayout()
-        self.test_clip = self.button(translate("DeviceCheck", "Record a 3 s test"), "test_clip", event=Event.TEST_CLIP)
-        self.not_right = self.button(translate("DeviceCheck", "It's not right"), "help", event=Event.HELP)
-        self.ok = self.button(translate("DeviceCheck", "Looks good"), "devices_ok", event=Event.DEVICES_OK, role="primary")
-        for w in (self.camera, self.test_clip, self.not_right, self.ok):
-            row.addWidget(w)
-        self.layout_.addWidget(self.title)
-        self.layout_.addWidget(self.hint)
-        self.layout_.addWidget(self.preview, 1)
-        self.layout_.addWidget(self.meter)
-        self.layout_.addWidget(self.clip_status)
-        self.layout_.addWidget(self.help)
-        self.layout_.addLayout(row)
-        self.help.hide()
-        self.clip_busy = False
-
-    def set_clip_status(self, text: str, busy: bool) -> None:
-        self.clip_status.setText(text)
-        self.clip_busy = busy
-        self.test_clip.setEnabled(not busy)
-        self.ok.setEnabled(not busy)
-
-    def update_from(self, snapshot: Snapshot, now: float) -> None:
-        self.help.setVisible(snapshot.help_shown)
-
-    def forget(self) -> None:
-        super().forget()
-        self.set_clip_status("", False)
-        self.help.hide()
-
-
 class QuestionScreen(MediaScreen):
     """Think time (countdown, question shown) and the answer (recording indicator, done, retake)."""
 
@@ -101,9 +61,11 @@ class QuestionScreen(MediaScreen):
         self.indicator = RecordingIndicator(unit)
         self.indicator.setObjectName("indicator")
         row = QHBoxLayout()
-        self.skip_practice = self.button(translate("Question", "Skip practice"), "skip_practice", event=Event.SKIP_PRACTICE)
+        self.skip_practice = self.button(translate("Question", "Skip practice"), "skip_practice",
+                                         event=Event.SKIP_PRACTICE)
         self.retake = self.button("", "retake", event=Event.RETAKE)
-        self.ready = self.button(translate("Question", "I'm ready"), "start_now", event=Event.START_NOW, role="primary")
+        self.ready = self.button(translate("Question", "I'm ready"), "start_now", event=Event.START_NOW,
+                                 role="primary")
         self.done = self.button(translate("Question", "Done"), "done", event=Event.DONE, role="primary")
         for w in (self.camera, self.skip_practice, self.retake, self.ready, self.done):
             row.addWidget(w)
