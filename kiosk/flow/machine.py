@@ -180,6 +180,8 @@ class Flow:
     # --- inputs
     def send(self, event: Event, now: float, **data: Any) -> list[Effect]:
         """A user input or a result from the outside. Out-of-place events are ignored (and logged)."""
+        if not isinstance(event, Event):      # a caller's bug, not the candidate's: say so instead of ignoring it
+            raise TypeError(f"Flow.send takes a kiosk.flow.Event, not {event!r}. Fix: send Event.{str(event).upper()}.")
         try:
             return self._send(event, now, data)
         except Exception as exc:  # the state machine itself must never leave the candidate stuck

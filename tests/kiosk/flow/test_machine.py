@@ -254,3 +254,14 @@ def test_space_gone_when_the_session_begins_refuses_without_closing_a_session():
     assert flow.send(Event.SPACE_REFUSED, t, reason="Not enough disk space") == [StopSpeaking()]
     assert flow.state is State.UNAVAILABLE and not flow.session_open
     assert flow.tick(t + 5) == [StopSpeaking(), ClearCandidate()]     # no EndSession: none was begun
+
+
+def test_every_state_has_its_one_handler():
+    assert set(Flow._HANDLERS) == set(State)
+
+
+def test_a_string_kind_is_refused_with_the_fix():
+    flow = Flow()
+    with pytest.raises(TypeError, match=r"kiosk\.flow\.Event, not 'start'\. Fix: send Event\.START"):
+        flow.send("start", 0)
+    assert flow.state is State.ATTRACT and flow.history == []
