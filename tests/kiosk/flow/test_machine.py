@@ -8,6 +8,8 @@ from kiosk.flow import (BeginSession, CheckSpace, ClearCandidate, EndSession, Ev
                         Mark, PauseTake, Question, RecordTestClip, ResumeTake, Speak, StartTake, State, StopSpeaking,
                         Timing)
 
+pytestmark = pytest.mark.pure     # the reducer alone: no PulseAudio is started for a run of only these
+
 PLAN = InterviewPlan(
     title="Test", consent_text="We record you.", code="1234",
     questions=(Question("First?", think_s=5, answer_s=30, retakes=1), Question("Second?", think_s=5, answer_s=30,
