@@ -16,6 +16,7 @@ from kiosk.events import EventBus
 from kiosk.flow import Event, Flow, FlowRunner, State, Timing
 from kiosk.paths import DataDir
 from kiosk.recorder import Recorder, RecorderSettings
+from kiosk.sessions import queries
 
 TEMPLATE = """
 [template]
@@ -96,7 +97,7 @@ def test_runner_records_one_file_with_chapters_and_the_session(parts):
     metadata = runner.last_metadata
     labels = [c["label"] for c in metadata["chapters"]]
     assert labels[0] == "Q1" and "Q1 retake 2" in labels and labels[-1] == "Q2"
-    interview = store.list_interviews()[0]
+    interview = queries.list_interviews()[0]
     assert interview.status == "completed" and interview.recording_path == metadata["recording_path"]
     kinds = [(e.kind, e.question_index, (e.detail or {}).get("label")) for e in interview.events]
     assert ("answer.superseded", 0, "Q1") in kinds and ("answer.started", 1, "Q2") in kinds
@@ -123,7 +124,7 @@ def test_an_encoder_that_cannot_open_ends_in_the_failsafe_with_the_session_close
     assert [(a.value, b.value) for a, b, _ in runner.flow.history[-2:]] == [("think", "answer"),
                                                                            ("answer", "failsafe")]
     runner.tick()
-    interview = store.list_interviews()[0]
+    interview = queries.list_interviews()[0]
     assert interview.status == "failed"
     assert not runner.flow.take_open and not runner.flow.session_open and runner.session is None
     assert runner.recorder.state == "previewing"          # the engine is still usable for the next candidate
@@ -179,7 +180,7 @@ def test_starting_the_take_does_not_wait_for_the_encoders(parts, expect_log):
     run_until(runner, State.THANKS)       # ... and the interview ends normally
     metadata = runner.last_metadata
     assert metadata["video_codec"] == "vp8" and [c["label"] for c in metadata["chapters"]] == ["Q1", "Q2"]
-    assert store.list_interviews()[0].status == "completed"
+    assert queries.list_interviews()[0].status == "completed"
 
 
 def test_disk_nearly_full_mid_answer_ends_the_interview_with_what_was_recorded(parts, expect_log):
@@ -196,7 +197,7 @@ def test_disk_nearly_full_mid_answer_ends_the_interview_with_what_was_recorded(p
     run_until(runner, State.SAVING, timeout=10)
     assert runner.flow.message == "disk.low"
     run_until(runner, State.THANKS, timeout=30)
-    interview = store.list_interviews()[0]
+    interview = queries.list_interviews()[0]
     assert interview.status == "interrupted" and interview.end_reason == "disk_full"
     recording = interview.recordings.get()
     assert recording.state == "finalized" and recording.duration > 1
