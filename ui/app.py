@@ -74,7 +74,7 @@ def build_services(args, ctx):
 
 def flow_sessions(store, profile: str):
     """The flow's view of the session store (kiosk.flow.SessionsPort)."""
-    from kiosk.flow.store_port import StoreSessions
+    from kiosk.sessions.flow_port import StoreSessions
     return StoreSessions(store, profile)
 
 

@@ -1,5 +1,5 @@
 """The candidate's interview flow: the state machine (machine.py), its effects (effects.py), the plan it runs
-(plan.py), the threaded runner (runner.py) and its adapter over the session store (store_port.py). Pure Python,
+(plan.py) and the threaded runner (runner.py); the sessions side implements its port (kiosk.sessions.flow_port). Pure Python,
 no Qt."""
 
 from kiosk.flow.effects import (BeginSession, CheckSpace, ClearCandidate, Effect, EndSession, FinishTake, Mark,

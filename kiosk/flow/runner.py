@@ -25,7 +25,7 @@ log = logging.getLogger(__package__)      # "kiosk.flow", like the machine's
 
 
 class SessionsPort(Protocol):
-    """What the flow needs from the sessions layer (kiosk.flow.store_port.StoreSessions adapts the SessionStore)."""
+    """What the flow needs from the sessions layer (kiosk.sessions.flow_port.StoreSessions adapts the SessionStore)."""
 
     def find_plan(self, code: str) -> InterviewPlan | None: ...
     def walk_in_plan(self) -> InterviewPlan | None: ...

@@ -47,6 +47,13 @@ def find_interview(uuid: str) -> Interview:
     raise SessionNotFound(f"no interview {uuid!r}. Fix: see 'kiosk sessions list' for the uuids.")
 
 
+def scheduled_interview(plan) -> Interview | None:
+    """The interview row a flow plan was built from (a scheduled one's ref is its row id), or None for a walk-in."""
+    if not isinstance(plan.ref, int):
+        return None
+    return Interview.get_or_none(Interview.id == plan.ref)
+
+
 def list_interviews(status: str | None = None) -> list[Interview]:
     """Newest first, optionally only those with `status`."""
     query = Interview.select().order_by(Interview.created_at.desc(), Interview.id.desc())

@@ -181,7 +181,7 @@ class SessionStore:
         now = utcnow()
         with transaction():
             if isinstance(plan.ref, int):
-                interview = Interview.get_or_none(Interview.id == plan.ref)
+                interview = queries.scheduled_interview(plan)
                 if interview is None:
                     raise SessionError(f"the scheduled interview (id {plan.ref}) no longer exists. "
                                        f"Fix: enter the code again or ask staff.")

@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from kiosk.flow.plan import InterviewPlan, Question
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 RESERVED_NAMES = {"cli"}            # the template name of takes recorded with `kiosk record`
 MAX_QUESTIONS = 100
@@ -62,21 +64,13 @@ class TemplateError(ValueError):
 
 
 @dataclass(frozen=True)
-class TemplateQuestion:
-    text: str
-    think_s: float = 20.0
-    answer_s: float = 120.0
-    retakes: int = 1
-
-
-@dataclass(frozen=True)
 class InterviewTemplate:
     name: str
     title: str
     consent_text: str
     consent_version: str
-    questions: tuple[TemplateQuestion, ...]
-    practice: TemplateQuestion | None = None
+    questions: tuple[Question, ...]
+    practice: Question | None = None
     language: str = ""
     description: str = ""
 
@@ -109,14 +103,9 @@ class InterviewTemplate:
         return hashlib.sha256(json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
     def to_plan(self, code: str | None = None, ref: Any = None):
-        """The flow's InterviewPlan for one candidate."""
-        from kiosk.flow import InterviewPlan, Question
-
-        def q(item: TemplateQuestion) -> Question:
-            return Question(item.text, think_s=item.think_s, answer_s=item.answer_s, retakes=item.retakes)
-        return InterviewPlan(title=self.title, questions=tuple(q(x) for x in self.questions),
-                             consent_text=self.consent_text, code=code,
-                             practice=q(self.practice) if self.practice else None, ref=ref)
+        """The flow's InterviewPlan for one candidate (the questions are the flow's own Question)."""
+        return InterviewPlan(title=self.title, questions=self.questions, consent_text=self.consent_text, code=code,
+                             practice=self.practice, ref=ref)
 
 
 # ---- where each field is written: path -> line number ------------------------------------------------------------
@@ -277,7 +266,7 @@ class _Checker:
             return default
         return int(value) if whole else float(value)
 
-    def question(self, table: Any, path: str, practice: bool = False) -> TemplateQuestion | None:
+    def question(self, table: Any, path: str, practice: bool = False) -> Question | None:
         if not isinstance(table, dict):
             self.add(path, "must be a table with text, think_s, answer_s" + ("" if practice else ", retakes") + ".")
             return None
@@ -290,7 +279,7 @@ class _Checker:
         retakes = 0 if practice else self.number(table, "retakes", path, 1, 0, 10, whole=True)
         if len(self.problems) > before:
             return None
-        return TemplateQuestion(text=text, think_s=think, answer_s=answer, retakes=retakes)
+        return Question(text=text, think_s=think, answer_s=answer, retakes=retakes)
 
 
 def _short(value: Any) -> str:
@@ -327,7 +316,7 @@ def from_dict(body: Any, source: str = "<template>", lines: dict[str, int] | Non
     practice = None
     if "practice" in body:
         practice = check.question(body["practice"], "practice", practice=True)
-    questions: list[TemplateQuestion] = []
+    questions: list[Question] = []
     raw_questions = body.get("questions")
     if not isinstance(raw_questions, list) or not raw_questions:
         check.add("questions", "at least one question is needed. Fix: add a [[questions]] table with text.")
@@ -400,5 +389,5 @@ def sample_paths() -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.suffix in (".toml", ".json"))
 
 
-__all__ = ["InterviewTemplate", "TemplateQuestion", "TemplateError", "Problem", "parse", "load", "from_dict",
+__all__ = ["InterviewTemplate", "TemplateError", "Problem", "parse", "load", "from_dict",
            "sample_paths"]

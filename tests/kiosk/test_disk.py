@@ -9,7 +9,8 @@ from kiosk.db.database import close_database
 from kiosk.disk import NotEnoughSpace
 from kiosk.paths import DataDir
 from kiosk.sessions import SessionStore
-from kiosk.sessions.templates import TemplateQuestion, InterviewTemplate, load, sample_paths
+from kiosk.flow import Question
+from kiosk.sessions.templates import InterviewTemplate, load, sample_paths
 from tests.helpers.db import decode, record_real_take
 
 
@@ -22,7 +23,7 @@ def _config(**values):
 
 def _template(answers):
     return InterviewTemplate(name="t", title="T", consent_text="c", consent_version="1",
-                             questions=tuple(TemplateQuestion(f"q{i}", answer_s=a) for i, a in enumerate(answers)))
+                             questions=tuple(Question(f"q{i}", answer_s=a) for i, a in enumerate(answers)))
 
 
 def test_estimate_is_longest_answer_times_questions_times_bitrate_and_margin(tmp_path):

@@ -188,7 +188,7 @@ def test_a_real_session_recorded_listed_and_synced_logs_no_personal_data(data, t
 def test_the_kiosk_flow_tags_its_lines_with_the_uuid_and_never_logs_the_typed_code(data, tmp_path,
                                                                                      log_to_data_dir):
     from kiosk.flow import Event, Flow, FlowRunner, State, Timing
-    from kiosk.flow.store_port import StoreSessions
+    from kiosk.sessions.flow_port import StoreSessions
 
     store = store_with_template(data, tmp_path)
     uuid = store.schedule("privacy", code=CODE, candidate_name=NAME, candidate_ref=REF).uuid
@@ -241,7 +241,7 @@ def test_the_kiosk_flow_tags_its_lines_with_the_uuid_and_never_logs_the_typed_co
 def test_a_failing_effect_is_logged_by_its_type_not_with_the_plan(data, tmp_path, log_to_data_dir, expect_log):
     """BeginSession carries the plan (code, consent text): when it fails, only its type reaches the log."""
     from kiosk.flow import Event, Flow, FlowRunner, State, Timing
-    from kiosk.flow.store_port import StoreSessions
+    from kiosk.sessions.flow_port import StoreSessions
 
     expect_log("kiosk.flow", r"effect BeginSession failed|failsafe")
     store = store_with_template(data, tmp_path)

@@ -11,12 +11,12 @@ import av
 import pytest
 
 from kiosk.capture.demo import DemoCamera, DemoMicrophone
-from kiosk.config import Config
 from kiosk.events import EventBus
 from kiosk.flow import Event, Flow, FlowRunner, State, Timing
 from kiosk.paths import DataDir
 from kiosk.recorder import Recorder, RecorderSettings
 from kiosk.sessions import queries
+from tests.helpers.config import small_config
 
 TEMPLATE = """
 [template]
@@ -43,11 +43,7 @@ def parts(tmp_path):
     made = []
 
     def make(data_root=None, min_free_mb=50, **settings):
-        config = Config()
-        config.set("storage.min_free_mb", min_free_mb)
-        config.set("camera.size", "320x180")
-        config.set("recording.profile", "webm-vp8-opus")
-        config.set("recording.video_bitrate_kbps", 300)
+        config = small_config(storage__min_free_mb=min_free_mb)
         data = DataDir(data_root or tmp_path / "data").ensure()
         store = SessionStore.open(data, config)
         (tmp_path / "t.toml").write_text(TEMPLATE)
@@ -57,7 +53,7 @@ def parts(tmp_path):
         recorder = Recorder(DemoCamera((320, 180), 15), DemoMicrophone(), recorder_settings, EventBus())
         recorder.open()
         made.append(recorder)     # closed after the runner (reversed below)
-        from kiosk.flow.store_port import StoreSessions
+        from kiosk.sessions.flow_port import StoreSessions
         runner = FlowRunner(Flow(Timing(idle_timeout_s=60)), recorder, StoreSessions(store, "webm-vp8-opus"),
                             time.monotonic)
         made.append(runner)

@@ -1,21 +1,14 @@
-"""StoreSessions: the flow's SessionsPort over kiosk.sessions.SessionStore."""
+"""StoreSessions: the flow's SessionsPort (kiosk.flow.runner) over the SessionStore; the sessions side implements it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from kiosk.db.models import Interview
 from kiosk.disk import NotEnoughSpace
 from kiosk.flow.plan import InterviewPlan
-
-
-def scheduled_interview(plan: InterviewPlan) -> Interview | None:
-    """The scheduled interview a plan was built from (its ref is the row's id), or None for a walk-in. The one table
-    query of this adapter: it belongs with the sessions layer's queries."""
-    if not isinstance(plan.ref, int):
-        return None
-    return Interview.get_or_none(Interview.id == plan.ref)
+from kiosk.sessions.queries import scheduled_interview
+from kiosk.sessions.store import SessionStore
 
 
 class StoreSessions:
@@ -23,7 +16,7 @@ class StoreSessions:
     on the consent screen (recorded when the session begins, i.e. when they press "I agree") and the flow's own notes
     in the interview's event log (answers started, retakes)."""
 
-    def __init__(self, store: Any, profile: str) -> None:
+    def __init__(self, store: SessionStore, profile: str) -> None:
         self.store = store
         self.profile = profile
 
@@ -36,7 +29,7 @@ class StoreSessions:
     def check_space(self, plan: InterviewPlan) -> None:
         """Raises kiosk.disk.NotEnoughSpace when the plan's longest take would not fit (a store without a config has
         no bitrates to estimate with: not checked)."""
-        if getattr(self.store, "config", None) is not None:
+        if self.store.config is not None:
             self.store.check_space(plan)
 
     def refused(self, plan: InterviewPlan, error: NotEnoughSpace) -> None:
