@@ -8,8 +8,7 @@ import signal
 import sys
 import threading
 
-from kiosk import export
-from kiosk.db.database import DatabaseError, close_database, open_database
+from kiosk.db.database import DatabaseError, close_database
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _date(text: str):
+    from kiosk import export     # the export engine and the sessions layer load only for this command
+
     try:
         return export.parse_date(text)
     except export.ExportError as exc:
@@ -35,6 +36,9 @@ def _date(text: str):
 
 
 def _run(args, ctx) -> int:
+    from kiosk import export
+    from kiosk.sessions import SessionStore
+
     cancel = threading.Event()
 
     def on_signal(signum, frame):
@@ -53,10 +57,9 @@ def _run(args, ctx) -> int:
         if p.phase == "done":
             sys.stderr.write("\n")
     try:
-        open_database(ctx.data.database)
-        result = export.export_sessions(args.to, since=args.since, until=args.until, uuids=args.session or None,
-                                        actor="cli", progress=on_progress, cancel=cancel,
-                                        data_root=ctx.data.root)
+        store = SessionStore.open(ctx.data, ctx.config)
+        result = export.export_sessions(store, args.to, since=args.since, until=args.until,
+                                        uuids=args.session or None, actor="cli", progress=on_progress, cancel=cancel)
     except DatabaseError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 1

@@ -15,7 +15,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from peewee import fn
 
@@ -54,12 +54,39 @@ def scheduled_interview(plan) -> Interview | None:
     return Interview.get_or_none(Interview.id == plan.ref)
 
 
-def list_interviews(status: str | None = None) -> list[Interview]:
-    """Newest first, optionally only those with `status`."""
-    query = Interview.select().order_by(Interview.created_at.desc(), Interview.id.desc())
+def list_interviews(status: str | None = None, oldest_first: bool = False) -> list[Interview]:
+    """Newest first (or oldest first), optionally only those with `status`."""
+    order = (Interview.created_at, Interview.id) if oldest_first else (Interview.created_at.desc(),
+                                                                        Interview.id.desc())
+    query = Interview.select().order_by(*order)
     if status:
         query = query.where(Interview.status == status)
     return list(query)
+
+
+def interviews_by_uuid(uuids: Iterable[str]) -> tuple[list[Interview], list[str]]:
+    """(the interviews, in the order asked, each once; the uuids that match none)."""
+    wanted = list(dict.fromkeys(uuids))
+    found = {i.uuid: i for i in Interview.select().where(Interview.uuid.in_(wanted))}
+    return [found[u] for u in wanted if u in found], [u for u in wanted if u not in found]
+
+
+def started_within(interview: Interview, since: dt.date | None, until: dt.date | None) -> bool:
+    """Did it start (or, never started, was it created) on a local date in [since, until]? Open ends allowed."""
+    when = interview.started_at or interview.created_at
+    day = when.astimezone().date() if when is not None else None
+    if since is not None and (day is None or day < since):
+        return False
+    return not (until is not None and (day is None or day > until))
+
+
+def finished_files(interview: Interview) -> list[Path]:
+    """The interview's finished media files that exist on disk (a take still being written is left out)."""
+    paths = [Path(r.path) for r in Recording.select().where(Recording.interview == interview)
+             .order_by(Recording.started_at, Recording.id) if r.state != "recording" and r.deleted_at is None]
+    if not paths and interview.recording_path:
+        paths.append(Path(interview.recording_path))
+    return [p for p in paths if p.is_file()]
 
 
 # ---------------------------------------------------------------------------------------------------- documents

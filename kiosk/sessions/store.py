@@ -350,6 +350,12 @@ class SessionStore:
     def audit(self, actor: str, action: str, target: str = "", **detail: Any) -> AuditLog:
         return AuditLog.record(actor, action, target, **detail)
 
+    def mark_exported(self, uuids: list[str], actor: str, destination: str, **detail: Any) -> None:
+        """The interviews went into the export at `destination`: stamped and audited in one transaction."""
+        with transaction():
+            Interview.update(exported_at=utcnow()).where(Interview.uuid.in_(uuids)).execute()
+            AuditLog.record(actor, "export", destination, sessions=uuids, **detail)
+
     def get(self, uuid: str) -> Interview:
         """By full uuid, or by a unique prefix of at least 8 characters (SessionNotFound names the fix)."""
         return queries.find_interview(uuid)

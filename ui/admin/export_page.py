@@ -22,11 +22,10 @@ class ExportWorker(QThread):
     succeeded = Signal(object)     # export.ExportResult
     failed = Signal(str, bool)     # message, cancelled
 
-    def __init__(self, target: Path, uuids: list[str] | None, since: dt.date | None, until: dt.date | None,
-                 data_root: Path | None = None, parent=None) -> None:
+    def __init__(self, store, target: Path, uuids: list[str] | None, since: dt.date | None, until: dt.date | None,
+                 parent=None) -> None:
         super().__init__(parent)
-        self.target, self.uuids, self.since, self.until = target, uuids, since, until
-        self.data_root = data_root
+        self.store, self.target, self.uuids, self.since, self.until = store, target, uuids, since, until
         self.cancel_event = threading.Event()
 
     def cancel(self) -> None:
@@ -34,9 +33,9 @@ class ExportWorker(QThread):
 
     def run(self) -> None:
         try:
-            result = export.export_sessions(self.target, since=self.since, until=self.until, uuids=self.uuids,
-                                            actor="admin", progress=self.progress.emit, cancel=self.cancel_event,
-                                            data_root=self.data_root)
+            result = export.export_sessions(self.store, self.target, since=self.since, until=self.until,
+                                            uuids=self.uuids, actor="admin", progress=self.progress.emit,
+                                            cancel=self.cancel_event)
         except export.ExportCancelled as exc:
             self.failed.emit(str(exc), True)
         except export.ExportError as exc:
@@ -172,7 +171,7 @@ class ExportPage(QWidget):
         self.last_result = None
         self.progress.setValue(0)
         self.status.setText("Starting…")
-        self.worker = ExportWorker(target, uuids, since, until, self.services.ctx.data.root, self)
+        self.worker = ExportWorker(self.services.store, target, uuids, since, until, self)
         self.worker.progress.connect(self._on_progress)
         self.worker.succeeded.connect(self._on_done)
         self.worker.failed.connect(self._on_failed)
