@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from kiosk.db.database import transaction
-from kiosk.db.models import AuditLog, Interview, Recording, utcnow
+from kiosk.db.models import KEPT_STATES, AuditLog, Interview, Recording, utcnow
 from kiosk.media.finalize import recover as engine_recover
 from kiosk.sessions.files import MEDIA_SUFFIXES, journal_locked, journal_of, orig_of, read_sidecar
 from kiosk.sessions.owner import owner_alive
@@ -90,7 +90,7 @@ class StartupRecovery:
             sidecar = None
         else:
             sidecar = read_sidecar(media) if not journal_of(media).exists() else None
-        if sidecar is not None and sidecar.get("state") in ("finalized", "recovered"):
+        if sidecar is not None and sidecar.get("state") in KEPT_STATES:
             # Finalized on disk, but the process died before the database heard of it.
             self.store.store_take(interview, sidecar, recording)
             report.recovered.append({"uuid": interview.uuid, "path": str(media), "duration": sidecar.get("duration"),
@@ -139,7 +139,7 @@ class StartupRecovery:
 
     def _close_crashed_interview(self, interview: Interview, report: RecoveryReport) -> None:
         with transaction():
-            kept = interview.recordings.where(Recording.state.in_(("finalized", "recovered"))).exists()
+            kept = interview.recordings.where(Recording.state.in_(KEPT_STATES)).exists()
             interview.status = "recovered" if kept else "interrupted"
             interview.end_reason = "crash"
             interview.ended_at = interview.ended_at or utcnow()
@@ -171,7 +171,7 @@ class StartupRecovery:
     def _adopt(self, media: Path, recover: Recover, report: RecoveryReport) -> None:
         metadata = read_sidecar(media) if not journal_of(media).exists() else None
         message = "adopted: finished file with no database row"
-        if metadata is None or metadata.get("state") not in ("finalized", "recovered"):
+        if metadata is None or metadata.get("state") not in KEPT_STATES:
             try:
                 result = recover(media)
             except Exception as exc:

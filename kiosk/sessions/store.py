@@ -25,7 +25,7 @@ from typing import Any
 from kiosk import disk
 from kiosk.db import models
 from kiosk.db.database import open_database, transaction
-from kiosk.db.models import AuditLog, Event, Interview, Recording, utcnow
+from kiosk.db.models import KEPT_STATES, AuditLog, Event, Interview, Recording, utcnow
 from kiosk.media.naming import recording_path
 from kiosk.paths import DataDir
 from kiosk.sessions import queries, templates as templatesmod
@@ -220,7 +220,7 @@ class SessionStore:
             elif recording is not None:
                 recording.state, recording.error, recording.ended_at = "failed", clean(error or outcome), utcnow()
                 recording.save()
-            kept = interview.recordings.where(Recording.state.in_(("finalized", "recovered"))).exists()
+            kept = interview.recordings.where(Recording.state.in_(KEPT_STATES)).exists()
             reason = end_reason_from_metadata(metadata)
             if outcome == "completed" and not error:
                 status = "completed" if kept else "failed"
@@ -282,7 +282,7 @@ class SessionStore:
             if state == "failed":
                 recording.error = clean(metadata.get("message") or metadata.get("error") or "finalize failed")
             recording.save()
-            if state in ("finalized", "recovered"):
+            if state in KEPT_STATES:
                 interview.recording_data = metadata
                 interview.recording_path = path
                 interview.recording_duration = recording.duration
@@ -316,7 +316,7 @@ class SessionStore:
                 interview = Interview.create(template=CLI_TEMPLATE)
             started = parse_time(metadata.get("recorded_at")) or utcnow()
             recording = self.store_take(interview, metadata)
-            ok = recording.state in ("finalized", "recovered")
+            ok = recording.state in KEPT_STATES
             interview.started_at = interview.started_at or started
             interview.ended_at = utcnow()
             reason = end_reason_from_metadata(metadata)

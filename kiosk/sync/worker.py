@@ -31,7 +31,7 @@ import peewee as pw
 from kiosk import logs
 from kiosk.config import Config
 from kiosk.db.database import db, transaction
-from kiosk.db.models import Interview, Recording, SyncState, utcnow
+from kiosk.db.models import FINISHED_STATUSES, KEPT_STATES, Interview, Recording, SyncState, utcnow
 from kiosk.events import EventBus
 from kiosk.paths import DataDir
 from kiosk.sessions.document import session_json_bytes
@@ -39,8 +39,6 @@ from kiosk.sync import tus
 
 log = logging.getLogger(__name__)
 
-UPLOADABLE_STATES = ("finalized", "recovered")
-ENDED_STATUSES = ("completed", "interrupted", "recovered", "failed")
 _TYPES = {".webm": "video/webm", ".mkv": "video/x-matroska", ".mp4": "video/mp4", ".ogg": "audio/ogg",
           ".opus": "audio/ogg", ".json": "application/json"}
 
@@ -71,7 +69,7 @@ def enqueue_interview(interview: Interview, data: DataDir) -> list[SyncState]:
     with db.atomic("IMMEDIATE"):
         for rec in Recording.select().where(Recording.interview == interview).order_by(Recording.started_at,
                                                                                        Recording.id):
-            if rec.state not in UPLOADABLE_STATES or rec.deleted_at is not None:
+            if rec.state not in KEPT_STATES or rec.deleted_at is not None:
                 continue
             existing = SyncState.get_or_none(SyncState.recording == rec, SyncState.kind == "recording")
             if existing is not None:
@@ -144,10 +142,10 @@ def queue_ended_interviews(data: DataDir) -> int:
     Catches what the session layer did not queue: sessions recorded before sync was switched on, interviews recovered
     after a crash, a second recording added to an interview after it was queued.
     """
-    ended = Interview.status.in_(ENDED_STATUSES)
+    ended = Interview.status.in_(FINISHED_STATUSES)
     unqueued_recording = (Recording.select(Recording.interview)
                           .join(SyncState, pw.JOIN.LEFT_OUTER, on=(SyncState.recording == Recording.id))
-                          .where(Recording.state.in_(UPLOADABLE_STATES), Recording.deleted_at.is_null(),
+                          .where(Recording.state.in_(KEPT_STATES), Recording.deleted_at.is_null(),
                                  SyncState.id.is_null()))
     with_metadata = SyncState.select(SyncState.interview).where(SyncState.kind == "metadata",
                                                                 SyncState.interview.is_null(False))
