@@ -153,8 +153,11 @@ def run(args, ctx) -> int:
         from kiosk.sessions import SessionStore
         SessionStore.open(ctx.data, ctx.config).register_cli_take(result.metadata)
     except Exception as exc:
+        later = ("the next start adopts it (or now: 'kiosk sessions recover')" if ctx.data.recordings.resolve() in
+                 out.resolve().parents else f"to register it, move it into {ctx.data.recordings} and run "
+                 f"'kiosk sessions recover'")
         logging.getLogger("kiosk.record").error("the take is kept, but it could not be registered as a session "
-                                                "(template 'cli'): %s", exc)
+                                                "(template 'cli') now: %s; %s", exc, later)
     for line in held:          # the take never got its first frame on disk: still report what happened
         say(line)
     say(result.metadata)
