@@ -84,6 +84,11 @@ def run(args, ctx) -> int:
     except ValueError as exc:
         tell(f"kiosk record: {exc}")
         return 2
+    if isinstance(video, sources.AutoCamera) and video.camera is None:
+        tell(f"kiosk record: {sources.NO_CAMERA} (camera 'auto' looked at indices {sources.PROBE_INDICES[0]}.."
+             f"{sources.PROBE_INDICES[-1]}). Fix: connect a camera, give --camera with its index or URL (see 'kiosk "
+             f"devices'), or --camera demo for a test pattern.")
+        return 1
     if video is None and audio is None:
         tell("kiosk record: nothing to record (no camera for this profile and --mic none). "
              "Fix: give --mic or a video profile with --camera.")
