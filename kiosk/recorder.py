@@ -178,15 +178,19 @@ class Recorder:
         self.camera_open_s: float | None = None    # how long the last reopen_camera() took to the first frame
 
     # ------------------------------------------------------------------ lifecycle
-    def open(self) -> None:
-        """Start the sources (preview and level meter). Writes nothing; returns at once."""
+    def open(self, with_camera: bool = True) -> None:
+        """Start the sources (preview and level meter). Writes nothing; returns at once. with_camera=False leaves
+        the camera device closed (released) until reopen_camera(): the kiosk opens it when a candidate consents."""
         with self._lock:
             if self.state != "idle":
                 return
             self.state = "previewing"
             now = clock()
             self._last_frame_at = self._last_block_at = now
-            if self.video is not None:
+            if self.video is not None and not with_camera:
+                self._camera = "released"
+                self._camera_ops.submit(self.video.stop)    # open_camera() may have opened it to learn its size
+            elif self.video is not None:
                 self.video.start(self._on_frame, self._on_camera_health)
             if self.audio is not None:
                 self.audio.start(self._on_block, self._on_mic_health)

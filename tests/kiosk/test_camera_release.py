@@ -65,3 +65,17 @@ def test_the_camera_is_not_released_during_a_take(recorder, tmp_path: Path):
     with pytest.raises(RecorderError, match="during a take"):
         recorder.release_camera()
     assert recorder.stop_take().result(timeout=60).ok
+
+
+def test_opened_without_the_camera_it_stays_closed_until_reopened(mjpeg_camera):
+    video = sources.open_camera(mjpeg_camera.url, SIZE, 30, 3.0, 1.0)
+    recorder = Recorder(video, None, RecorderSettings(size=SIZE, fps=30, min_free_mb=50), EventBus())
+    recorder.open(with_camera=False)
+    try:
+        time.sleep(1.5)
+        assert connections(mjpeg_camera.port) == 0 and recorder.status()["camera"] == "released"
+        recorder.reopen_camera()
+        assert wait_for(lambda: recorder.status()["camera"] == "ok", 10) and connections(mjpeg_camera.port) == 1
+    finally:
+        recorder.close()
+    assert wait_for(lambda: connections(mjpeg_camera.port) == 0, 5)
