@@ -12,7 +12,8 @@ Several writers share the file (the app's threads, ``kiosk record`` processes, a
 begins IMMEDIATE: it takes the write lock up front and waits its turn (busy_timeout). A deferred transaction that
 reads and then writes would instead fail at once with "database is locked" when another writer committed in between
 (SQLite cannot wait there without risking a deadlock). Single statements outside a transaction need nothing: SQLite
-takes the lock they need when they start.
+takes the lock they need when they start. One rule for callers: read a query into a list before writing in a loop
+over it (a half-read SELECT keeps its snapshot open, and a write cannot begin on a stale snapshot).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import traceback
 import uuid
 from pathlib import Path
 
@@ -95,14 +96,14 @@ def test_recorders_and_cli_at_once_register_every_take(data_dir, existing):
 
 def test_app_threads_and_a_cli_writer_at_once(data_dir):
     """The flow, the sync worker and retention write from their own threads while `kiosk record` runs beside."""
-    from kiosk import retention
+    from kiosk.sessions import retention
     from kiosk.admin_auth import for_database
     from kiosk.config import Config
     from kiosk.sync.worker import enqueue_interview
 
     data = DataDir(data_dir)
     store = SessionStore.open(data, Config())
-    errors: list[BaseException] = []
+    errors: list[str] = []
     registered: list[str] = []
     start = threading.Barrier(5)
 
@@ -111,8 +112,8 @@ def test_app_threads_and_a_cli_writer_at_once(data_dir):
             start.wait()
             try:
                 work()
-            except BaseException as exc:        # reported by the assertion below, with its message
-                errors.append(exc)
+            except BaseException:               # reported by the assertion below, with where it happened
+                errors.append(traceback.format_exc())
             finally:
                 db.close()                      # this thread's own connection
         return threading.Thread(target=body)
@@ -128,7 +129,7 @@ def test_app_threads_and_a_cli_writer_at_once(data_dir):
 
     def sync():
         for _ in range(30):
-            for interview in Interview.select().where(Interview.status == "completed"):
+            for interview in list(Interview.select().where(Interview.status == "completed")):
                 enqueue_interview(interview, data)
 
     def admin():
@@ -148,7 +149,7 @@ def test_app_threads_and_a_cli_writer_at_once(data_dir):
     for thread in threads:
         thread.join(timeout=180)
     out, err = beside.communicate(timeout=180)
-    assert not errors, [str(e) for e in errors]
+    assert not errors, "\n".join(errors)
     assert beside.returncode == 0 and "locked" not in out + err, err
     assert len(registered) == 30 and Interview.select().where(Interview.uuid.in_(registered)).count() == 30
     assert Setting.get_or_none(Setting.key == "admin.pin_hash") is not None
