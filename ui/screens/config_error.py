@@ -29,6 +29,7 @@ class ConfigErrorScreen(QWidget):
                  screen_size: tuple[int, int] | None = None) -> None:
         super().__init__()
         self.setObjectName("ConfigErrorScreen")
+        self.setProperty("screen", True)                 # the theme's screen background
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setWindowTitle(translate("ConfigError", "Interview kiosk: settings error"))
         self.kiosk_mode = kiosk_mode
@@ -40,7 +41,7 @@ class ConfigErrorScreen(QWidget):
                                  "config_error_title")
         self.candidate = self._label(translate("ConfigError", "Please ask a member of staff."), "title",
                                      "config_error_candidate")
-        self.message = self._label(message, "hint", "config_error_message")
+        self.message = self._label(message, "error", "config_error_message")
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.howto = self._label(translate("ConfigError", "For staff: correct the file, check it with\n"
                                                           "kiosk config check {file}\nthen restart the kiosk.")
@@ -89,6 +90,11 @@ class ConfigErrorScreen(QWidget):
 
 def run(message: str, config_file: str, kiosk_mode: bool = True) -> int:
     """Show `message` full screen until the app is stopped (SIGTERM, Ctrl+C); returns the exit code, 0."""
+    from ui.app import EXIT_USAGE, display_problem
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("kiosk-interview-recorder")
     window = ConfigErrorScreen(message, config_file, kiosk_mode=kiosk_mode)
