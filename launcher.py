@@ -13,6 +13,9 @@ def main(argv: list[str] | None = None) -> int:
     args, ctx = prepared
     if args.command is not None:
         return cli.run_command(args, ctx)
+    if ctx.config_error:        # shown full screen for staff; exiting would make a supervised kiosk loop
+        from ui.screens import config_error
+        return config_error.run(ctx.config_error, str(ctx.config.source), kiosk_mode=not args.windowed)
     from ui import app          # Qt is loaded only when the app is asked for
 
     return app.run(args, ctx)

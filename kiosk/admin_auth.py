@@ -6,7 +6,7 @@ because the monotonic clock restarts with the machine; a clock set backwards is 
 past its own length.
 
     auth = AdminAuth(SettingsStore())          # or AdminAuth(MemoryStore()) in a test
-    auth.needs_pin()                           # True on first start: the UI forces "set a PIN"
+    auth.needs_pin()                           # True until `kiosk admin set-pin`: no admin console from the screen
     auth.set_pin("4711")
     result = auth.check("4711")                # CheckResult(ok=True, ...)
 """
@@ -121,19 +121,17 @@ class CheckResult:
     message: str = ""
 
 
-class AdminAuth:
-    """PIN check with lockout. Thread-safe; `clock` is wall-clock seconds (injectable for tests)."""
+class Lockout:
+    """Wrong tries in a row, and a lockout that doubles with every further run of `max_tries` of them, kept under
+    `key` in the store (so a restart does not reset it). Not thread-safe by itself: its owner holds a lock."""
 
-    def __init__(self, store: KeyValueStore, clock: Callable[[], float] = time.time,
-                 audit: Callable[[str, dict], None] | None = None) -> None:
-        self._store = store
-        self._clock = clock
-        self._audit = audit or (lambda action, details: None)
-        self._lock = threading.Lock()
+    def __init__(self, store: KeyValueStore, key: str, clock: Callable[[], float], max_tries: int = MAX_TRIES,
+                 base_s: float = LOCK_BASE_S, max_s: float = LOCK_MAX_S) -> None:
+        self._store, self._key, self._clock = store, key, clock
+        self.max_tries, self.base_s, self.max_s = max_tries, base_s, max_s
 
-    # --- state
     def _state(self) -> dict:
-        raw = self._store.get(KEY_STATE, None)
+        raw = self._store.get(self._key, None)
         if isinstance(raw, str):
             try:
                 raw = json.loads(raw)
@@ -144,18 +142,9 @@ class AdminAuth:
             state.update({k: raw[k] for k in state if k in raw})
         return state
 
-    def _save(self, state: dict) -> None:
-        self._store.set(KEY_STATE, json.dumps(state))
-
-    def needs_pin(self) -> bool:
-        """No PIN set yet: the first start must make the admin choose one."""
-        return not self._store.get(KEY_HASH, None)
-
-    def lock_remaining(self) -> float:
-        with self._lock:
-            return self._remaining(self._state())
-
-    def _remaining(self, state: dict) -> float:
+    def remaining(self) -> float:
+        """Seconds until the next try is allowed (0: now)."""
+        state = self._state()
         now = self._clock()
         until, at = float(state["locked_until"]), float(state["locked_at"])
         if until <= now:
@@ -164,49 +153,82 @@ class AdminAuth:
         return min(until - now, until - at)
 
     def tries_left(self) -> int:
-        with self._lock:
-            return max(0, MAX_TRIES - int(self._state()["failures"]))
+        return max(0, self.max_tries - int(self._state()["failures"]))
 
-    @staticmethod
-    def lock_duration(lockouts: int) -> float:
-        """Length of the `lockouts`-th lockout (1-based): 30 s, 60 s, 120 s, ... capped at an hour."""
-        return min(LOCK_MAX_S, LOCK_BASE_S * 2 ** max(0, lockouts - 1))
+    def duration(self, lockouts: int) -> float:
+        """Length of the `lockouts`-th lockout (1-based): base, twice that, ... capped at max_s (for the PIN:
+        30 s, 60 s, 120 s, ... up to an hour)."""
+        return min(self.max_s, self.base_s * 2 ** max(0, lockouts - 1))
+
+    def failed(self) -> float:
+        """Count a wrong try; returns the lockout it starts (seconds), 0 when tries are left."""
+        state = self._state()
+        state["failures"] = int(state["failures"]) + 1
+        duration = 0.0
+        if state["failures"] >= self.max_tries:
+            state["lockouts"] = int(state["lockouts"]) + 1
+            duration = self.duration(state["lockouts"])
+            now = self._clock()
+            state.update(failures=0, locked_at=now, locked_until=now + duration)
+        self._store.set(self._key, json.dumps(state))
+        return duration
+
+    def reset(self) -> None:
+        state = self._state()
+        if state["failures"] or state["lockouts"] or state["locked_until"]:
+            self._store.set(self._key, json.dumps({"failures": 0, "lockouts": 0, "locked_until": 0.0,
+                                                   "locked_at": 0.0}))
+
+
+class AdminAuth:
+    """PIN check with lockout. Thread-safe; `clock` is wall-clock seconds (injectable for tests)."""
+
+    def __init__(self, store: KeyValueStore, clock: Callable[[], float] = time.time,
+                 audit: Callable[[str, dict], None] | None = None) -> None:
+        self._store = store
+        self._audit = audit or (lambda action, details: None)
+        self._lock = threading.Lock()
+        self._lockout = Lockout(store, KEY_STATE, clock)
+
+    def needs_pin(self) -> bool:
+        """No PIN set yet: the admin console stays closed until one is set with `kiosk admin set-pin`."""
+        return not self._store.get(KEY_HASH, None)
+
+    def lock_remaining(self) -> float:
+        with self._lock:
+            return self._lockout.remaining()
+
+    def tries_left(self) -> int:
+        with self._lock:
+            return self._lockout.tries_left()
 
     # --- actions
     def set_pin(self, pin: str, by: str = "admin") -> None:
         pin = validate_pin(pin)
         with self._lock:
             self._store.set(KEY_HASH, hash_pin(pin))
-            self._save({"failures": 0, "lockouts": 0, "locked_until": 0.0, "locked_at": 0.0})
+            self._lockout.reset()
         log.info("admin PIN set (by %s)", by)
         self._audit("admin.pin_set", {"by": by})
 
     def check(self, pin: str) -> CheckResult:
         with self._lock:
-            state = self._state()
-            remaining = self._remaining(state)
+            remaining = self._lockout.remaining()
             if remaining > 0:
                 return CheckResult(False, remaining, 0, f"Locked. Try again in {_human(remaining)}.")
             stored = self._store.get(KEY_HASH, None)
             if not stored:
-                return CheckResult(False, 0.0, MAX_TRIES, "No PIN is set. Set one first.")
+                return CheckResult(False, 0.0, MAX_TRIES, "No PIN is set. Fix: set one with 'kiosk admin set-pin'.")
             if verify_hash(pin, stored):
-                if state["failures"] or state["lockouts"]:
-                    self._save({"failures": 0, "lockouts": 0, "locked_until": 0.0, "locked_at": 0.0})
+                self._lockout.reset()
                 ok = CheckResult(True, 0.0, MAX_TRIES, "")
             else:
-                state["failures"] = int(state["failures"]) + 1
-                if state["failures"] >= MAX_TRIES:
-                    state["lockouts"] = int(state["lockouts"]) + 1
-                    duration = self.lock_duration(state["lockouts"])
-                    now = self._clock()
-                    state.update(failures=0, locked_at=now, locked_until=now + duration)
-                    self._save(state)
+                duration = self._lockout.failed()
+                if duration:
                     ok = CheckResult(False, duration, 0,
                                      f"Wrong PIN {MAX_TRIES} times. Locked for {_human(duration)}.")
                 else:
-                    self._save(state)
-                    left = MAX_TRIES - state["failures"]
+                    left = self._lockout.tries_left()
                     ok = CheckResult(False, 0.0, left, f"Wrong PIN. {left} {'try' if left == 1 else 'tries'} left.")
         if ok.ok:
             self._audit("admin.login", {})

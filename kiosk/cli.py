@@ -38,6 +38,9 @@ class Context:
     data: DataDir
     config: configmod.Config
     verbose: bool = False
+    # The app only: why kiosk.toml was refused (then `config` holds the defaults). The app shows it full screen
+    # for staff instead of exiting, so a supervised kiosk does not restart in a loop with nothing on screen.
+    config_error: str = ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,11 +65,15 @@ def prepare(argv: list[str] | None = None) -> tuple[argparse.Namespace, Context]
     code after printing why that could not be done."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    config_file = resolve_config_file(args.config)
+    config_error = ""
     try:
-        config = configmod.load(resolve_config_file(args.config))
+        config = configmod.load(config_file)
     except configmod.ConfigError as exc:
         print(f"kiosk: configuration error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        if args.command is not None:
+            return EXIT_USAGE
+        config, config_error = configmod.Config(source=config_file), str(exc)
     data = DataDir(resolve_data_dir(args.data_dir))
     try:
         data.ensure()
@@ -76,7 +83,7 @@ def prepare(argv: list[str] | None = None) -> tuple[argparse.Namespace, Context]
         return EXIT_USAGE
     logs.setup(data.logs, level=config["log.level"], max_mb=config["log.max_mb"], backups=config["log.backups"],
                verbose=args.verbose)
-    return args, Context(data=data, config=config, verbose=args.verbose)
+    return args, Context(data=data, config=config, verbose=args.verbose, config_error=config_error)
 
 
 def run_command(args: argparse.Namespace, ctx: Context) -> int:
@@ -98,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         return prepared
     args, ctx = prepared
     if args.command is None:
+        if ctx.config_error:
+            return EXIT_USAGE
         print("kiosk: 'python -m kiosk' runs the headless commands only (see 'python -m kiosk --help'). "
               "Fix: start the app with the 'kiosk' command (or 'python -m launcher').", file=sys.stderr)
         return EXIT_USAGE

@@ -7,13 +7,17 @@ out-of-range values are refused at start with an error that names the file, the 
 
 from __future__ import annotations
 
+import math
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from kiosk.paths import resolve_config_file
+
+from kiosk import bounded_parse
+
+MAX_FILE_BYTES = 256 * 1024       # a kiosk.toml with every setting and its help is about 6 KiB
 
 
 class ConfigError(ValueError):
@@ -142,11 +146,14 @@ def _coerce(option: Option, value: Any, where: str) -> Any:
     ok = isinstance(value, t) and not (t is int and isinstance(value, bool))
     if t is float and isinstance(value, int) and not isinstance(value, bool):
         value, ok = float(value), True
+    if ok and t is float and not math.isfinite(value):
+        raise ConfigError(f"{where}: '{option.name}' must be a finite number, not {value!r}. "
+                          f"Fix: set it like {option.name.split('.', 1)[1]} = {_toml_literal(option.default)}")
     if not ok:
-        raise ConfigError(f"{where}: '{option.name}' must be {_type_name(t)}, not {value!r}. "
+        raise ConfigError(f"{where}: '{option.name}' must be {_type_name(t)}, not {_short(value)}. "
                           f"Fix: set it like {option.name.split('.', 1)[1]} = {_toml_literal(option.default)}")
     if option.choices is not None and value not in option.choices:
-        raise ConfigError(f"{where}: '{option.name}' = {value!r} is not allowed. "
+        raise ConfigError(f"{where}: '{option.name}' = {_short(value)} is not allowed. "
                           f"Fix: use one of {', '.join(map(repr, option.choices))}.")
     if option.minimum is not None and value < option.minimum:
         raise ConfigError(f"{where}: '{option.name}' = {value!r} is below {option.minimum}. "
@@ -157,8 +164,18 @@ def _coerce(option: Option, value: Any, where: str) -> Any:
     if option.check is not None:
         problem = option.check(value)
         if problem:
-            raise ConfigError(f"{where}: '{option.name}' = {value!r} is not valid. Fix: {problem}.")
+            raise ConfigError(f"{where}: '{option.name}' = {_short(value)} is not valid. Fix: {problem}.")
     return value
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """A value as it may appear in a message: a pasted essay or a huge list is cut."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _at(where: str, line: int | None) -> str:
+    return f"{where}, line {line}" if line else where
 
 
 def _toml_literal(value: Any) -> str:
@@ -210,19 +227,21 @@ class Config:
 
 
 def parse(text: str, where: str) -> Config:
+    """Validate the text of a kiosk.toml; every problem is a ConfigError naming `where`, the line and the fix."""
     try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: not valid TOML ({exc}). Fix: correct the syntax at that line.") from None
+        document = bounded_parse.parse(text, "toml", MAX_FILE_BYTES)
+    except bounded_parse.DocumentError as exc:
+        raise ConfigError(f"{_at(where, exc.line)}: {exc.message}") from None
     config = Config(source=Path(where))
-    for name, value in _flatten(table):
+    for name, value in _flatten(document.body):
+        at = _at(where, document.line_of(name))
         option = OPTIONS_BY_NAME.get(name)
         if option is None:
             close = [o.name for o in OPTIONS if o.name.split(".")[-1] == name.split(".")[-1]]
             hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"{where}: unknown setting '{name}'.{hint} "
+            raise ConfigError(f"{at}: unknown setting '{_short(name)[1:-1]}'.{hint} "
                               f"Fix: remove it or see 'kiosk config show' for the valid names.")
-        config.values[name] = _coerce(option, value, where)
+        config.values[name] = _coerce(option, value, at)
     return config
 
 
@@ -232,9 +251,11 @@ def load(path: Path | None) -> Config:
         config = Config(source=path)
     else:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot be read ({exc}). Fix: check its permissions and encoding (UTF-8).")
+            text = bounded_parse.read_text(path, MAX_FILE_BYTES, "kiosk.toml")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot be read ({exc.strerror}). Fix: check its permissions.") from None
+        except bounded_parse.DocumentError as exc:
+            raise ConfigError(f"{_at(str(path), exc.line)}: {exc.message}") from None
         config = parse(text, str(path))
     # Environment overrides for deployment scripts: KIOSK_SYNC_TOKEN -> sync.token
     for option in OPTIONS:

@@ -48,10 +48,26 @@ def _wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
     return predicate()
 
 
-def check_camera(config: Config) -> Check:
-    from kiosk.capture.demo import DemoCamera
-    from kiosk.capture.sources import open_camera
+def _device_check(state) -> Check | None:
+    """The booth's own answer (kiosk.capture.health, as on the welcome screen and the Devices page), when it
+    settles the check before anything is opened."""
+    from kiosk.capture.health import MISSING, NOT_USED
+    if state.status == MISSING:
+        return Check(state.device, "fail", f"{state.name}: {state.problem}", state.detail, True)
+    if state.status == NOT_USED:
+        return Check(state.device, "ok" if state.device == "camera" else "warn", state.detail,
+                     "" if state.device == "camera" else "set mic.spec = 'default' to record sound")
+    return None
 
+
+def check_camera(config: Config) -> Check:
+    from kiosk.capture.health import DEMO, camera_state
+    from kiosk.capture.sources import AutoCamera, open_camera
+
+    state = camera_state(config)
+    settled = _device_check(state)
+    if settled is not None:
+        return settled
     spec = config["camera.spec"]
     size = config["camera.size"]
     try:
@@ -59,10 +75,8 @@ def check_camera(config: Config) -> Check:
                              config["camera.read_timeout_s"])
     except ValueError as exc:
         return Check("camera", "fail", str(exc), "set camera.spec in kiosk.toml (see `kiosk devices`)", True)
-    if isinstance(camera, DemoCamera) and spec.lower() != "demo":
-        return Check("camera", "fail", "no camera opens on this machine (camera.spec = 'auto')",
-                     "plug in a webcam, or set camera.spec to a network camera URL; `kiosk devices` lists what "
-                     "opens", True)
+    if isinstance(camera, AutoCamera) and camera.camera is None:
+        return Check("camera", "fail", f"{state.name}: none of the cameras there opens", state.detail, True)
     frames: list = []
     health: list[tuple[SourceHealth, str]] = []
     camera.start(frames.append, lambda h, d: health.append((h, d)))
@@ -76,22 +90,23 @@ def check_camera(config: Config) -> Check:
         return Check("camera", "fail", f"{camera.description}: {detail}",
                      "check the cable or the camera's URL; another program may hold the camera", True)
     height, width = frames[-1].image.shape[:2]
-    status = "warn" if isinstance(camera, DemoCamera) else "ok"
+    status = "warn" if state.status == DEMO else "ok"
     return Check("camera", status, f"{camera.description}: delivering {width}x{height}",
                  "set camera.spec to a real camera before candidates come" if status == "warn" else "")
 
 
 def check_microphone(config: Config, seconds: float = 1.0) -> Check:
+    from kiosk.capture.health import microphone_state
     from kiosk.capture.sources import open_microphone
 
+    settled = _device_check(microphone_state(config, live=None))
+    if settled is not None:
+        return settled
     spec = config["mic.spec"]
     try:
         mic = open_microphone(spec, config["mic.rate"], config["mic.channels"])
     except ValueError as exc:
         return Check("microphone", "fail", str(exc), "set mic.spec in kiosk.toml (see `kiosk devices`)", True)
-    if mic is None:
-        return Check("microphone", "warn", "mic.spec = 'none': interviews are recorded without sound",
-                     "set mic.spec = 'default' to record sound")
     blocks: list = []
     health: list[tuple[SourceHealth, str]] = []
     mic.start(blocks.append, lambda h, d: health.append((h, d)))

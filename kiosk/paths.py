@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,21 @@ class DataDir:
     @property
     def exports_tmp(self) -> Path:
         return self.root / "tmp"
+
+    def sweep_tmp(self) -> int:
+        """Empty the tmp folder at start: it holds throwaway recordings only (device-check clips, device tests), and
+        one left there when the app stopped during it (a candidate's face and voice) must not stay. Returns how many
+        entries were removed."""
+        if not self.exports_tmp.is_dir():
+            return 0
+        removed = 0
+        for entry in self.exports_tmp.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed += 1
+        return removed
 
     def ensure(self) -> "DataDir":
         for path in (self.root, self.recordings, self.logs):

@@ -172,17 +172,25 @@ class Recorder:
                         (("off", "CAMERA OFF"), ("lost", "CAMERA LOST - RECONNECTING"), ("none", "NO CAMERA"))}
         self._restart_at = {"camera": 0.0, "mic": 0.0}
         self._failed_start: _Take | None = None
+        # Opening and closing the camera device between candidates, in order, off the caller's thread.
+        self._camera_ops = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="camera-ops")
+        self._opening_since = 0.0
+        self.camera_open_s: float | None = None    # how long the last reopen_camera() took to the first frame
 
     # ------------------------------------------------------------------ lifecycle
-    def open(self) -> None:
-        """Start the sources (preview and level meter). Writes nothing; returns at once."""
+    def open(self, with_camera: bool = True) -> None:
+        """Start the sources (preview and level meter). Writes nothing; returns at once. with_camera=False leaves
+        the camera device closed (released) until reopen_camera(): the kiosk opens it when a candidate consents."""
         with self._lock:
             if self.state != "idle":
                 return
             self.state = "previewing"
             now = clock()
             self._last_frame_at = self._last_block_at = now
-            if self.video is not None:
+            if self.video is not None and not with_camera:
+                self._camera = "released"
+                self._camera_ops.submit(self.video.stop)    # open_camera() may have opened it to learn its size
+            elif self.video is not None:
                 self.video.start(self._on_frame, self._on_camera_health)
             if self.audio is not None:
                 self.audio.start(self._on_block, self._on_mic_health)
@@ -207,6 +215,7 @@ class Recorder:
         self._stop.set()
         if self._monitor is not None:
             self._monitor.join(timeout=5)
+        self._camera_ops.shutdown(wait=True)      # a pending reopen runs before the camera is stopped for good
         for source in (self.video, self.audio):
             if source is not None:
                 try:
@@ -372,6 +381,30 @@ class Recorder:
                 self._event(self._take, "camera.toggled", enabled=enabled)
         self.bus.publish("camera.toggled", enabled=enabled)
 
+    # ------------------------------------------------------------------ the camera between candidates
+    def release_camera(self) -> concurrent.futures.Future:
+        """Close the camera device (its light goes off) until reopen_camera(); refused during a take. Done on a
+        worker thread (a camera can take a second to let go); the Future says when."""
+        with self._lock:
+            if self._take is not None:
+                raise RecorderError("the camera cannot be released during a take")
+            if self.video is None or self._camera == "released":
+                return self._camera_ops.submit(lambda: None)
+            self._camera = "released"
+            self._latest = None
+        log.info("camera released")
+        return self._camera_ops.submit(self.video.stop)
+
+    def reopen_camera(self) -> concurrent.futures.Future:
+        """Open the camera device again (a candidate has consented); returns at once. Frames follow; the time to
+        the first one is kept in camera_open_s. A camera that does not open is reported lost, as always."""
+        with self._lock:
+            if self.video is None or self._camera != "released":
+                return self._camera_ops.submit(lambda: None)
+            self._camera = "opening"
+            self._opening_since = clock()
+        return self._camera_ops.submit(self.video.start, self._on_frame, self._on_camera_health)
+
     def stop_take(self) -> concurrent.futures.Future:
         """Finalize (remux) in the background; the Future gives a TakeResult."""
         pending = self._take
@@ -436,10 +469,17 @@ class Recorder:
 
     # ------------------------------------------------------------------ internals: sources (their threads)
     def _on_frame(self, frame: VideoFrame) -> None:
+        if self._camera == "released":          # the last frames of a camera being closed
+            return
         self._latest = frame
         self._frames_captured += 1
         self._last_frame_at = clock()
-        if self._camera == "lost" and not self._camera_reported_lost:
+        if self._camera == "opening":
+            with self._lock:
+                self._camera = "ok"
+                self.camera_open_s = self._last_frame_at - self._opening_since
+            log.info("camera open: first frame after %.0f ms", self.camera_open_s * 1000)
+        elif self._camera == "lost" and not self._camera_reported_lost:
             self._set_camera("ok", "frames arrive again")
         take = self._take
         if take is None or not take.accepting or not self.camera_enabled or self._camera != "ok":
@@ -474,6 +514,8 @@ class Recorder:
                                         segment.file_start + (start + first / block.rate - segment.capture_start))
 
     def _on_camera_health(self, health: SourceHealth, detail: str) -> None:
+        if self._camera == "released":          # closing on purpose: nothing is lost
+            return
         if health == SourceHealth.LOST:
             self._camera_reported_lost = True
             self._set_camera("lost", detail)

@@ -24,11 +24,11 @@ def display_problem(environ=os.environ, platform: str = sys.platform) -> str | N
 
 
 def build_services(args, ctx):
-    """Database, session store, devices and recorder; demo devices stand in for missing ones (with a badge)."""
-    from PySide6.QtCore import QCoreApplication
-
+    """Database, session store, devices, recorder and the device watch. A demo source only when asked for (--demo,
+    spec "demo"): a missing device makes the booth "not ready" (kiosk.capture.health), never a test pattern."""
     from kiosk.admin_auth import for_database
     from kiosk.capture.demo import DemoCamera, DemoMicrophone
+    from kiosk.capture.health import DeviceWatch, camera_needed
     from kiosk.capture.sources import open_camera, open_microphone
     from kiosk.db import db
     from kiosk.events import EventBus
@@ -37,53 +37,36 @@ def build_services(args, ctx):
     from ui.services import AppServices
 
     config = ctx.config
+    swept = ctx.data.sweep_tmp()          # device-check clips a stopped app left behind: a candidate's face and voice
+    if swept:
+        log.info("tmp folder swept at start: %d leftover file(s)", swept)
     bus = EventBus()
     settings = RecorderSettings.from_config(config)
-    translate = QCoreApplication.translate
-    missing_camera = missing_mic = False
+    video = None
     if args.demo:
-        video, audio = DemoCamera(settings.size, settings.fps), DemoMicrophone(settings.audio_rate, settings.channels)
+        video = DemoCamera(settings.size, settings.fps) if camera_needed(config) else None
+        audio = DemoMicrophone(settings.audio_rate, settings.channels)
     else:
-        video = open_camera(config["camera.spec"], settings.size, settings.fps, config["camera.open_timeout_s"],
-                            config["camera.read_timeout_s"])
+        if camera_needed(config):          # an audio-only booth opens no camera at all
+            video = open_camera(config["camera.spec"], settings.size, settings.fps, config["camera.open_timeout_s"],
+                                config["camera.read_timeout_s"])
         audio = open_microphone(config["mic.spec"], settings.audio_rate, settings.channels)
-        missing_camera = isinstance(video, DemoCamera)
-        if config["mic.spec"] == "default" and not _any_input_device():
-            log.info("no microphone found: using the demo microphone")
-            audio = DemoMicrophone(settings.audio_rate, settings.channels)
-            missing_mic = True
-    if args.demo:
-        badge = translate("KioskApp", "DEMO camera and microphone")
-    elif missing_camera and missing_mic:
-        badge = translate("KioskApp", "DEMO camera and microphone (none found)")
-    elif missing_camera:
-        badge = translate("KioskApp", "DEMO camera (no camera found)")
-    elif missing_mic:
-        badge = translate("KioskApp", "DEMO microphone (no microphone found)")
-    else:
-        badge = ""
     store = SessionStore.open(ctx.data, config)
     report = store.recover_at_start()     # cut-off takes of a crash are repaired before anything records
     log.info("start-up recovery: %s", report.to_json())
     auth = for_database()
     sessions = flow_sessions(store, settings.profile)
     recorder = Recorder(video, audio, settings, bus)
+    devices = DeviceWatch(config, recorder, bus, demo=args.demo,
+                          camera_open=lambda: recorder.status()["camera"] != "released")
     return AppServices(ctx=ctx, bus=bus, store=store, db=db, recorder=recorder, sessions=sessions, auth=auth,
-                       demo_badge=badge)
+                       demo_badge=devices.state().demo_badge, devices=devices)
 
 
 def flow_sessions(store, profile: str):
     """The flow's view of the session store (kiosk.flow.SessionsPort)."""
     from kiosk.sessions.flow_port import StoreSessions
     return StoreSessions(store, profile)
-
-
-def _any_input_device() -> bool:
-    try:
-        import sounddevice as sd
-        return any(d["max_input_channels"] > 0 for d in sd.query_devices())
-    except Exception:
-        return False
 
 
 def install_translators(app, language: str) -> list:
@@ -122,7 +105,8 @@ def run(args, ctx) -> int:
         log.exception("the kiosk could not start")
         print(f"kiosk: cannot start: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    services.recorder.open()
+    services.recorder.open(with_camera=False)     # the camera opens when a candidate consents
+    services.devices.start()
     kiosk_mode = bool(ctx.config["ui.kiosk_mode"]) and not args.windowed
     window = KioskWindow(services, kiosk_mode=kiosk_mode, demo_badge=services.demo_badge)
     previous_hook = sys.excepthook

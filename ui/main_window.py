@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
@@ -28,6 +28,19 @@ from ui.theme import Metrics, stylesheet
 translate = QCoreApplication.translate   # lupdate finds translate("Context", "text") calls
 
 log = logging.getLogger("ui.main_window")
+
+# The words kiosk.capture.health can give for the welcome screen and the badge, here so that lupdate finds them.
+BOOTH_TEXTS = (
+    QT_TRANSLATE_NOOP("KioskWindow", "This booth is not ready: the camera is not connected. Please ask a member of "
+                                     "staff."),
+    QT_TRANSLATE_NOOP("KioskWindow", "This booth is not ready: the microphone is not connected. Please ask a member "
+                                     "of staff."),
+    QT_TRANSLATE_NOOP("KioskWindow", "This booth is not ready: the camera is not connected and the microphone is not "
+                                     "connected. Please ask a member of staff."),
+    QT_TRANSLATE_NOOP("KioskApp", "DEMO camera"),
+    QT_TRANSLATE_NOOP("KioskApp", "DEMO microphone"),
+    QT_TRANSLATE_NOOP("KioskApp", "DEMO camera and microphone"),
+)
 
 EXIT_KEYS = (QKeySequence("Ctrl+Q"), QKeySequence("Ctrl+W"), QKeySequence("Alt+F4"), QKeySequence("Esc"))
 CORNER_HOLD_MS = 3000
@@ -81,7 +94,8 @@ class KioskWindow(QWidget):
 
         self.flow = Flow(Timing.from_config(config))
         self.runner = FlowRunner(self.flow, self.recorder, services.sessions, clock,
-                                 ui_effect=self._ui_effect, on_change=self._show)
+                                 ui_effect=self._ui_effect, on_change=self._show,
+                                 booth_ready=lambda: services.devices.state().ready)
         self.clock = clock
         self.speaker = None
         if config["ui.read_questions_aloud"]:
@@ -153,7 +167,8 @@ class KioskWindow(QWidget):
         self._ui_map_text = ""
         self.device_check_clip = DeviceCheckClip(device_check, self.recorder, services.ctx.data.exports_tmp,
                                   lambda: self.flow.state is State.DEVICE_CHECK, self)
-        self._require_pin()          # before the first screen: no candidate starts on a kiosk without an admin PIN
+        self._show_booth(services.devices.state().to_json())
+        self.screens[State.ATTRACT].show_admin_not_set_up(services.auth.needs_pin())
         self._show(self.flow.snapshot())
 
     # ---- window
@@ -299,7 +314,11 @@ class KioskWindow(QWidget):
             "disk.low": translate("KioskWindow", "The kiosk is running out of space. "
                                                  "Your recording so far has been saved."),
         }
-        if kind in messages:
+        if kind == "booth.devices":
+            self._show_booth(data)
+        elif kind in messages and kind in ("camera.lost", "mic.lost") and self.flow.state is State.ATTRACT:
+            pass                              # between candidates the welcome screen says whether the booth is ready
+        elif kind in messages:
             log.info("notice shown: %s %s", kind, data)
             self.notice.setText(messages[kind])
             self.notice.show()
@@ -315,6 +334,13 @@ class KioskWindow(QWidget):
                 if isinstance(screen, MediaScreen):
                     screen.camera.set_camera(bool(data.get("enabled", True)))
 
+    def _show_booth(self, state: dict) -> None:
+        """kiosk.capture.health's answer (BoothState.to_json()): the welcome screen's "not ready" notice and the
+        demo badge."""
+        self.screens[State.ATTRACT].set_not_ready(translate("KioskWindow", state["notice"]) if state["notice"] else "")
+        self.badge.setText(translate("KioskApp", state["demo_badge"]))
+        self.badge.setVisible(bool(state["demo_badge"]))
+
     def _hide_back_notice(self) -> None:
         if self.notice.text() in (translate("KioskWindow", "The camera is back."),
                                   translate("KioskWindow", "The microphone is back.")):
@@ -327,29 +353,16 @@ class KioskWindow(QWidget):
         if self.flow.state in (State.THINK, State.ANSWER, State.SAVING):
             log.info("admin entry ignored while a candidate is recording")
             return
+        if self.services.auth.needs_pin():
+            # Whoever stands at the screen must not choose the PIN (a new or moved-aside database has none).
+            log.info("admin entry refused: no admin PIN is set (kiosk admin set-pin)")
+            self.screens[State.ATTRACT].show_admin_not_set_up(True)
+            return
         from ui.admin.pin_pad import PinPad   # lazily: the admin code is not needed to run interviews
         pad = PinPad(self.services.auth)
         pad.accepted.connect(guarded(self._admin_accepted))
         pad.cancelled.connect(guarded(self._close_admin))
         self._set_admin_widget(pad)
-
-    def _require_pin(self) -> None:
-        """First start: no admin PIN is set, so the PIN pad asks for one (twice) and cannot be dismissed (no Cancel in
-        its choose-a-PIN mode); the welcome screen comes after the PIN is set."""
-        auth = self.services.auth
-        if auth is None:
-            return
-        if not auth.needs_pin():
-            return
-        log.info("no admin PIN is set: asking for one before the first candidate")
-        from ui.admin.pin_pad import PinPad
-        pad = PinPad(auth)
-        pad.accepted.connect(guarded(self._first_pin_set))
-        self._set_admin_widget(pad)
-
-    def _first_pin_set(self) -> None:
-        log.info("admin PIN set at first start")
-        self._close_admin()
 
     def _admin_accepted(self) -> None:
         from ui.admin.console import AdminConsole
@@ -375,6 +388,7 @@ class KioskWindow(QWidget):
             self.stack.removeWidget(old)
             old.deleteLater()
         self.runner.send(Event.ADMIN_EXIT)
+        self.runner.rest_camera()            # the Devices page may have opened it
         self._last_state = None
         self._show(self.flow.snapshot())
 

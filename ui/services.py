@@ -21,6 +21,7 @@ class AppServices:
     auth: Any = None            # kiosk.admin_auth.AdminAuth for the PIN pad
     demo_badge: str = ""        # non-empty when demo devices stand in for missing ones
     background: Any = None      # kiosk.background.BackgroundJobs (sync uploader, retention) once started
+    devices: Any = None         # kiosk.capture.health.DeviceWatch: is the booth ready (camera, microphone)?
 
     @property
     def sync(self):
@@ -48,6 +49,8 @@ class AppServices:
     def close(self) -> None:
         """Stop the background jobs and the devices (finalizing any take), then close the database."""
         self.stop_background()
+        if self.devices is not None:
+            self.devices.stop()
         if self.recorder is not None:
             self.recorder.close()
         if self.db is not None:

@@ -1,7 +1,8 @@
 """From a setting's SPEC to a running source, and the list of what this machine can open.
 
-Camera SPEC: "auto" (first device index 0..9 that opens, else the demo camera), "demo", a device index ("0"), a video
-file, a device path (/dev/video2) or a URL (http://, https://, rtsp://, ...).
+Camera SPEC: "auto" (the first device index 0..9 that opens, looked for again until one does), "demo", a device index
+("0"), a video file, a device path (/dev/video2) or a URL (http://, https://, rtsp://, ...). The demo camera is used
+only when asked for: with no camera, "auto" reports FAILED ("no camera is connected") and keeps looking.
 Microphone SPEC: "default", "demo", "none" (no audio), a device index or part of a device name.
 A SPEC that cannot mean anything raises ValueError with the fix in its message; a device that exists but is not
 delivering right now is returned all the same and reports its health (FAILED, then OK when it comes up).
@@ -12,13 +13,17 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import threading
+from typing import Callable
 
 from kiosk.capture.demo import DemoCamera, DemoMicrophone
-from kiosk.capture.frames import AudioSource, VideoSource
+from kiosk.capture.frames import AudioSource, HealthCallback, SourceHealth, VideoFrame, VideoSource
 
 log = logging.getLogger(__name__)
 
 PROBE_INDICES = range(10)
+AUTO_RETRY_S = 1.0
+NO_CAMERA = "no camera is connected"
 CAMERA_SPEC_HELP = "use an index like 0, a file path, a URL, 'auto' or 'demo'"
 MIC_SPEC_HELP = "use 'default', an index like 0, part of a device name, 'demo' or 'none'"
 
@@ -53,14 +58,11 @@ def open_camera(spec: str, size: tuple[int, int] = (1280, 720), fps: float = 30.
     if kind == "demo":
         return DemoCamera(tuple(size), fps)
     if kind == "auto":
-        for index in PROBE_INDICES:
-            camera = Camera(index, size, fps, open_timeout_s, read_timeout_s, is_file=False)
-            if camera.open():
-                log.info("camera auto: using %s", camera.description)
-                return camera
-        log.info("camera auto: no camera opens at indices %d..%d; using the demo camera (set camera.spec to a "
-                 "file or URL for a network camera)", PROBE_INDICES[0], PROBE_INDICES[-1])
-        return DemoCamera(tuple(size), fps)
+        camera = AutoCamera(tuple(size), fps, open_timeout_s, read_timeout_s)
+        if not camera.find():
+            log.info("camera auto: no camera opens at indices %d..%d yet; looking again while it runs (set "
+                     "camera.spec to a URL for a network camera)", PROBE_INDICES[0], PROBE_INDICES[-1])
+        return camera
     if text.isdigit():
         camera = Camera(int(text), size, fps, open_timeout_s, read_timeout_s, is_file=False)
     elif _is_url(text):
@@ -80,6 +82,82 @@ def open_camera(spec: str, size: tuple[int, int] = (1280, 720), fps: float = 30.
     if not camera.open():
         log.info("%s does not open yet; it will report FAILED and keep trying", camera.name)
     return camera
+
+
+class AutoCamera:
+    """camera.spec = "auto": the first device index that opens. While there is none, start() reports FAILED and
+    looks again every AUTO_RETRY_S in the background, so a camera plugged in later comes up on its own."""
+
+    def __init__(self, size: tuple[int, int], fps: float, open_timeout_s: float, read_timeout_s: float) -> None:
+        self.requested_size = tuple(size)
+        self.requested_fps = float(fps)
+        self.open_timeout_s = open_timeout_s
+        self.read_timeout_s = read_timeout_s
+        self.camera = None                     # the Camera found, once one opens
+        self._stop = threading.Event()
+        self._finder: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.camera.name if self.camera is not None else "camera (auto)"
+
+    @property
+    def description(self) -> str:
+        return self.camera.description if self.camera is not None else f"{self.name}: {NO_CAMERA}"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.camera.size if self.camera is not None else self.requested_size
+
+    @property
+    def fps(self) -> float:
+        return self.camera.fps if self.camera is not None else self.requested_fps
+
+    @property
+    def health(self) -> SourceHealth:
+        return self.camera.health if self.camera is not None else SourceHealth.FAILED
+
+    def find(self) -> bool:
+        """Probe the indices once, in the caller's thread; True when a camera opened (it is kept)."""
+        from kiosk.capture.camera import Camera
+        if self.camera is not None:
+            return True
+        for index in PROBE_INDICES:
+            camera = Camera(index, self.requested_size, self.requested_fps, self.open_timeout_s,
+                            self.read_timeout_s, is_file=False)
+            if camera.open():
+                log.info("camera auto: using %s", camera.description)
+                self.camera = camera
+                return True
+        return False
+
+    def start(self, on_frame: Callable[[VideoFrame], None], on_health: HealthCallback) -> None:
+        self._stop.clear()
+        if self.camera is not None:
+            self.camera.start(on_frame, on_health)
+            return
+        on_health(SourceHealth.FAILED, f"{NO_CAMERA} (camera.spec = 'auto'); looking for one")
+        self._finder = threading.Thread(target=self._keep_looking, args=(on_frame, on_health), daemon=True,
+                                        name="camera-auto")
+        self._finder.start()
+
+    def _keep_looking(self, on_frame, on_health) -> None:
+        while not self._stop.wait(AUTO_RETRY_S):
+            with self._lock:
+                if self._stop.is_set():
+                    return
+                if self.find():
+                    self.camera.start(on_frame, on_health)
+                    return
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop.set()
+        if self._finder is not None and self._finder is not threading.current_thread():
+            self._finder.join(timeout=self.open_timeout_s + 1.0)
+        if self.camera is not None:
+            self.camera.stop()
 
 
 def open_microphone(spec: str, rate: int = 48000, channels: int = 1) -> AudioSource | None:

@@ -67,7 +67,8 @@ def _status(args, ctx) -> int:
     if args.json:
         print(json.dumps(state))
     else:
-        print(f"PIN set: {'yes' if state['pin_set'] else 'no (the app asks for one at start)'}; "
+        unset = "no (set one with 'kiosk admin set-pin'; until then the app opens no admin console)"
+        print(f"PIN set: {'yes' if state['pin_set'] else unset}; "
               f"tries left: {state['tries_left']}; "
               f"locked: {str(state['locked_for_s']) + ' s more' if state['locked_for_s'] else 'no'}")
     return 0

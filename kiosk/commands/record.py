@@ -84,6 +84,11 @@ def run(args, ctx) -> int:
     except ValueError as exc:
         tell(f"kiosk record: {exc}")
         return 2
+    if isinstance(video, sources.AutoCamera) and video.camera is None:
+        tell(f"kiosk record: {sources.NO_CAMERA} (camera 'auto' looked at indices {sources.PROBE_INDICES[0]}.."
+             f"{sources.PROBE_INDICES[-1]}). Fix: connect a camera, give --camera with its index or URL (see 'kiosk "
+             f"devices'), or --camera demo for a test pattern.")
+        return 1
     if video is None and audio is None:
         tell("kiosk record: nothing to record (no camera for this profile and --mic none). "
              "Fix: give --mic or a video profile with --camera.")
@@ -153,8 +158,11 @@ def run(args, ctx) -> int:
         from kiosk.sessions import SessionStore
         SessionStore.open(ctx.data, ctx.config).register_cli_take(result.metadata)
     except Exception as exc:
+        later = ("the next start adopts it (or now: 'kiosk sessions recover')" if ctx.data.recordings.resolve() in
+                 out.resolve().parents else f"to register it, move it into {ctx.data.recordings} and run "
+                 f"'kiosk sessions recover'")
         logging.getLogger("kiosk.record").error("the take is kept, but it could not be registered as a session "
-                                                "(template 'cli'): %s", exc)
+                                                "(template 'cli') now: %s; %s", exc, later)
     for line in held:          # the take never got its first frame on disk: still report what happened
         say(line)
     say(result.metadata)

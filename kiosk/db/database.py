@@ -7,6 +7,13 @@ Opening is careful, because the database describes recordings that cannot be re-
   overwritten);
 - then WAL mode, foreign keys, a busy timeout for the second process (``kiosk record`` beside the app) and
   ``synchronous=FULL`` (few small writes; each one should survive a power cut).
+
+Several writers share the file (the app's threads, ``kiosk record`` processes, an admin's CLI), so every transaction
+begins IMMEDIATE: it takes the write lock up front and waits its turn (busy_timeout). A deferred transaction that
+reads and then writes would instead fail at once with "database is locked" when another writer committed in between
+(SQLite cannot wait there without risking a deadlock). Single statements outside a transaction need nothing: SQLite
+takes the lock they need when they start. One rule for callers: read a query into a list before writing in a loop
+over it (a half-read SELECT keeps its snapshot open, and a write cannot begin on a stale snapshot).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import datetime as dt
 import logging
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -25,15 +33,27 @@ log = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
+BUSY_TIMEOUT_S = 10.0
+
+# Set on every connection (each thread has its own). WAL is not among them: it is kept in the file, set once by
+# open_database (_use_wal).
 PRAGMAS = (
-    ("journal_mode", "wal"),
+    ("busy_timeout", int(BUSY_TIMEOUT_S * 1000)),
     ("foreign_keys", 1),
-    ("busy_timeout", 10_000),
     ("synchronous", "full"),
 )
 
+
+
+class _WriteFirstDatabase(pw.SqliteDatabase):
+    """Every transaction (``db.atomic()``, peewee's own ``get_or_create``, ...) starts with BEGIN IMMEDIATE."""
+
+    def begin(self, lock_type: str | None = None) -> None:
+        super().begin(lock_type or "IMMEDIATE")
+
+
 # Bound to a file by open_database(); the models use it.
-db = pw.SqliteDatabase(None, pragmas=PRAGMAS)
+db = _WriteFirstDatabase(None, pragmas=PRAGMAS)
 
 
 class DatabaseError(Exception):
@@ -64,11 +84,15 @@ def _read_only_look(path: Path, immutable: bool) -> tuple[int, list[str] | None,
     Raises DatabaseCorrupt only for SQLite's own corruption codes, never for "cannot open" (permissions, mounts)."""
     uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
     try:
-        conn = sqlite3.connect(uri, uri=True)
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
         try:
+            # One read transaction, one snapshot: another process creating the schema at this moment must not show
+            # its tables next to the version read before it committed.
+            conn.execute("BEGIN")
+            tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
-            tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            conn.execute("COMMIT")
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
@@ -157,6 +181,7 @@ def open_database(path: Path | str) -> pw.SqliteDatabase:
     db.init(str(path), pragmas=PRAGMAS)
     try:
         db.connect()
+        _use_wal(db)
         migrations.migrate_to_latest(db)
     except (pw.OperationalError, pw.DatabaseError, sqlite3.Error) as exc:
         close_database()
@@ -169,6 +194,21 @@ def open_database(path: Path | str) -> pw.SqliteDatabase:
         close_database()
         raise
     return db
+
+
+def _use_wal(database: pw.SqliteDatabase) -> None:
+    """Switch the file to WAL (a no-op when it is already). When several processes open a new database at once,
+    SQLite answers "database is locked" at once to all but one, without the busy wait: retry for as long as
+    busy_timeout would have waited."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            database.execute_sql("PRAGMA journal_mode = wal")
+            return
+        except pw.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _first_cause(exc: BaseException) -> str:
@@ -189,7 +229,8 @@ def close_database() -> None:
 
 @contextlib.contextmanager
 def transaction() -> Iterator[None]:
-    """Every multi-row change goes through here (one SQLite transaction; nested calls become savepoints)."""
+    """Every multi-row change goes through here: one SQLite transaction that holds the write lock from its start
+    (BEGIN IMMEDIATE, waiting up to busy_timeout for another writer); nested calls become savepoints."""
     with db.atomic():
         yield
 

@@ -222,7 +222,8 @@ class Flow:
             return self._accept_plan(data["plan"], now, "walk-in interview")
         if event is Event.CODE_BAD:
             self.code_failures += 1
-            self.message = "code_bad"
+            # Too many wrong codes: no code is taken for a while (kiosk.code_guard); the screen says so.
+            self.message = "code_locked" if data.get("locked_for_s") else "code_bad"
             return []
         if event is Event.BACK:
             return self._to_attract("candidate went back", now)

@@ -43,12 +43,22 @@ class FlowRunner:
     with `post` and handled on the next `tick`, so the Flow is only ever touched by the thread that owns the runner
     (the UI thread in the app). start_take is called with wait=False: that thread never waits for the encoders.
     Effects that only a UI can carry out (Speak, RecordTestClip, ClearCandidate) go to `ui_effect`.
+
+    The booth's rules around a candidate live here too: no interview starts while `booth_ready()` is False (a device
+    is missing: kiosk.capture.health); interview codes go through `codes` (kiosk.code_guard: a growing delay after
+    5 wrong ones); the camera device is opened when a candidate has consented (device check) and closed, with the
+    camera switched back on for the next candidate, once the flow is back at the welcome screen and the recorder idle.
     """
 
     def __init__(self, flow: Flow, recorder, sessions: SessionsPort, clock: Callable[[], float],
                  ui_effect: Callable[[Effect], None] | None = None,
-                 on_change: Callable[[Snapshot], None] | None = None) -> None:
+                 on_change: Callable[[Snapshot], None] | None = None,
+                 booth_ready: Callable[[], bool] = lambda: True, codes=None) -> None:
+        from kiosk import code_guard
         self.flow = flow
+        self.booth_ready = booth_ready
+        self.codes = codes if codes is not None else code_guard.for_database()
+        self._rest_camera = True          # close the camera once the recorder is idle (at start: until consent)
         self.recorder = recorder
         self.sessions = sessions
         self.clock = clock
@@ -137,6 +147,9 @@ class FlowRunner:
 
     # inputs
     def send(self, event: Event, **data: Any) -> None:
+        if event is Event.START and self.flow.state is State.ATTRACT and not self.booth_ready():
+            log.info("start refused: the booth is not ready")
+            return
         before = self.flow.snapshot()
         self._apply(self.flow.send(event, self.clock(), **data))
         self._track_interview()
@@ -160,6 +173,11 @@ class FlowRunner:
         self._apply(self.flow.tick(self.clock()))
         self._track_interview()
         self._changed(before)
+        if self._rest_camera and self.flow.state is State.ATTRACT and getattr(self.recorder, "state", "") == \
+                "previewing":
+            self._rest_camera = False
+            self.recorder.set_camera_enabled(True)     # every candidate starts with the camera on
+            self.recorder.release_camera()              # light off until the next consent
 
     def fail(self, reason: str, detail: str = "") -> None:
         before = self.flow.snapshot()
@@ -168,11 +186,16 @@ class FlowRunner:
         self._changed(before)
 
     def enter_code(self, code: str) -> None:
-        plan = self.sessions.find_plan(code)
-        if plan is None:
-            self.send(Event.CODE_BAD)
+        attempt = self.codes.attempt(code, self.sessions.find_plan)
+        if attempt.plan is not None:
+            self.send(Event.CODE_OK, plan=attempt.plan)
         else:
-            self.send(Event.CODE_OK, plan=plan)
+            self.send(Event.CODE_BAD, locked_for_s=attempt.locked_for_s)
+
+    def rest_camera(self) -> None:
+        """Close the camera at the next tick when the flow is at the welcome screen (e.g. the admin console closed
+        after its Devices page showed the camera)."""
+        self._rest_camera = True
 
     def walk_in(self) -> None:
         plan = self.sessions.walk_in_plan()
@@ -183,6 +206,11 @@ class FlowRunner:
 
     def _changed(self, before: Snapshot) -> None:
         after = self.flow.snapshot()
+        if after.state is not before.state:
+            if after.state is State.DEVICE_CHECK and self.recorder is not None:
+                self.recorder.reopen_camera()          # consent given: now the camera may see the candidate
+            elif after.state is State.ATTRACT:
+                self._rest_camera = True
         if after != before:
             self.on_change(after)
 

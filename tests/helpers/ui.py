@@ -6,6 +6,8 @@ from PySide6.QtCore import Qt
 
 from kiosk.flow import State
 
+TEST_PIN = "582047"          # the admin PIN the UI fixtures set in the real PIN store (the database)
+
 
 def click(qtbot, window, name):
     from PySide6.QtWidgets import QPushButton

@@ -101,5 +101,6 @@ def test_lockout_survives_a_restart_and_a_clock_set_back(expect_log):
 
 
 def test_lock_duration_is_capped():
-    assert AdminAuth.lock_duration(1) == 30
-    assert AdminAuth.lock_duration(50) == admin_auth.LOCK_MAX_S
+    lockout = admin_auth.Lockout(MemoryStore(), admin_auth.KEY_STATE, FakeWallClock())
+    assert lockout.duration(1) == 30 and lockout.duration(2) == 60
+    assert lockout.duration(50) == admin_auth.LOCK_MAX_S

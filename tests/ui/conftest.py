@@ -42,6 +42,9 @@ def make_services(tmp_path):
     from kiosk.events import EventBus
     from kiosk.recorder import Recorder, RecorderSettings
     from ui.app import flow_sessions
+    from kiosk.admin_auth import for_database
+    from kiosk.capture.health import DeviceWatch
+    from tests.helpers.ui import TEST_PIN
     from ui.services import AppServices
 
     made = []
@@ -56,8 +59,12 @@ def make_services(tmp_path):
         bus = EventBus()
         recorder = Recorder(DemoCamera(settings.size, settings.fps), DemoMicrophone(), settings, bus)
         store, db = open_store(ctx, template)
-        services = AppServices(ctx=ctx, bus=bus, store=store, db=db, recorder=recorder,
-                               sessions=flow_sessions(store, settings.profile), demo_badge="DEMO")
+        devices = DeviceWatch(config, recorder, bus, demo=True,
+                              camera_open=lambda: recorder.status()["camera"] != "released")
+        auth = for_database()
+        auth.set_pin(TEST_PIN)
+        services = AppServices(ctx=ctx, bus=bus, store=store, db=db, recorder=recorder, auth=auth,
+                               sessions=flow_sessions(store, settings.profile), demo_badge="DEMO", devices=devices)
         recorder.open()
         made.append(services)
         return services

@@ -22,6 +22,8 @@ def main(width: int, height: int, high_contrast: bool, language: str = "") -> di
     from kiosk.cli import Context
     from kiosk.config import Config
     from kiosk.events import EventBus
+    from kiosk.admin_auth import AdminAuth, MemoryStore
+    from kiosk.capture.health import DeviceWatch
     from kiosk.flow import InterviewPlan, Question, State
     from kiosk.paths import DataDir
     from ui.main_window import KioskWindow
@@ -35,8 +37,11 @@ def main(width: int, height: int, high_contrast: bool, language: str = "") -> di
     config = Config()
     config.set("ui.high_contrast", high_contrast)
     ctx = Context(data=DataDir(folder / "data"), config=config)
-    services = AppServices(ctx=ctx, bus=EventBus(), store=None, db=None, recorder=None, sessions=None,
-                           demo_badge="DEMO camera and microphone (none found)")
+    bus = EventBus()
+    auth = AdminAuth(MemoryStore())            # no database in this probe: only the layout is looked at
+    auth.set_pin("582047")
+    services = AppServices(ctx=ctx, bus=bus, store=None, db=None, recorder=None, sessions=None, auth=auth,
+                           demo_badge="DEMO camera and microphone", devices=DeviceWatch(config, None, bus, demo=True))
     window = KioskWindow(services, kiosk_mode=True, demo_badge=services.demo_badge)
     window.show_kiosk()
     app.processEvents()

@@ -4,8 +4,11 @@ device notices, the device-check clip, the admin entry."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import av
 import pytest
@@ -13,7 +16,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QTextBrowser
 
 from kiosk.flow import State
-from tests.helpers.ui import click, wait_state
+from tests.helpers.ui import TEST_PIN, click, wait_state
 
 
 def test_decline_ends_politely_and_records_nothing(qtbot, make_window):
@@ -164,9 +167,7 @@ def test_camera_toggle_keeps_audio_and_device_notices(qtbot, make_window, expect
 
 
 def test_admin_entry_by_key_chord_then_cancel_returns_to_attract(qtbot, make_window):
-    from kiosk.admin_auth import AdminAuth, MemoryStore
     window = make_window()
-    window.services.auth = AdminAuth(MemoryStore())
     click(qtbot, window, "start")
     wait_state(qtbot, window, State.CODE)
     window.activateWindow()
@@ -182,9 +183,7 @@ def test_admin_entry_by_key_chord_then_cancel_returns_to_attract(qtbot, make_win
 
 
 def test_admin_entry_by_corner_long_press(qtbot, make_window):
-    from kiosk.admin_auth import AdminAuth, MemoryStore
     window = make_window()
-    window.services.auth = AdminAuth(MemoryStore())
     window.watcher.hold.setInterval(300)
     attract = window.screens[State.ATTRACT]
     qtbot.mousePress(attract, Qt.MouseButton.LeftButton, pos=QPoint(3, 3))
@@ -196,16 +195,12 @@ def test_admin_entry_by_corner_long_press(qtbot, make_window):
 
 @pytest.mark.qt_log_ignore("pipewire")      # the console's player loads QtMultimedia, which looks for PipeWire first
 def test_admin_console_after_the_pin_and_back_to_attract(qtbot, make_window):
-    from kiosk.admin_auth import AdminAuth, MemoryStore
-    window = make_window()
-    auth = AdminAuth(MemoryStore())
-    auth.set_pin("4711")
-    window.services.auth = auth
+    window = make_window()                    # the fixture set TEST_PIN in the database's PIN store
     click(qtbot, window, "start")
     wait_state(qtbot, window, State.CODE)
     window.open_admin()
     pad = window.admin_widget
-    for digit in "4711":
+    for digit in TEST_PIN:
         pad.press(digit)
     pad.submit()
     qtbot.waitUntil(lambda: type(window.admin_widget).__name__ == "AdminConsole", timeout=5000)
@@ -231,60 +226,49 @@ def test_shutdown_mid_answer_finalizes_the_take_and_closes_the_session(qtbot, ma
     assert Interview.get().status == "interrupted"
 
 
-def test_first_start_without_a_pin_asks_for_one_before_any_candidate(qtbot, make_services):
-    """The real PIN store (the database's Setting table, audited): with no PIN set the window opens on the PIN pad in
-    its choose-a-PIN mode, which nothing dismisses; the welcome screen only after the PIN is set."""
-    from kiosk.admin_auth import for_database
-    from kiosk.db.models import AuditLog
+def test_without_a_pin_the_screen_offers_no_admin_console_until_set_pin(qtbot, make_services, data_dir):
+    """The real PIN store (the database's Setting table): a data dir without a PIN hash (new, or a damaged database
+    moved aside) lets nobody at the screen choose one. The welcome screen says "not set up"; the key chord and the
+    corner open nothing; candidates can still be interviewed. `kiosk admin set-pin` (the real CLI) sets it."""
+    from kiosk.db.models import Setting
     from ui.main_window import KioskWindow
     services = make_services()
-    services.auth = for_database()
+    Setting.delete().where(Setting.key == "admin.pin_hash").execute()      # as a fresh data dir has it
     assert services.auth.needs_pin()
     window = KioskWindow(services, demo_badge=services.demo_badge)
     qtbot.addWidget(window)
-    shown = []
-    window.state_shown.connect(shown.append)
     window.show_kiosk()
     try:
-        pad = window.admin_widget
-        assert type(pad).__name__ == "PinPad" and pad.mode == "new"
-        assert window.stack.currentWidget() is pad and pad.isVisible()
-        assert not pad.cancel_button.isVisible()
-        assert not window.screens[State.ATTRACT].isVisible()          # nothing a candidate could touch
-        # Escape, cancel, the admin entry again, idle time: the pad stays
-        qtbot.keyClick(pad, Qt.Key.Key_Escape)
-        pad.cancel()
-        window.open_admin()
-        window.flow.timing = dataclasses.replace(window.flow.timing, idle_timeout_s=0.2)
-        qtbot.wait(500)
-        assert window.admin_widget is pad and window.stack.currentWidget() is pad and shown == []
-
-        def type_pin(pin):
-            for digit in pin:
-                qtbot.mouseClick(pad.keys[digit], Qt.MouseButton.LeftButton)
-            qtbot.mouseClick(pad.keys["OK"], Qt.MouseButton.LeftButton)
-        type_pin("0000")                                              # too weak: refused, still choosing
-        assert pad.mode == "new" and window.admin_widget is pad
-        type_pin("582047")
-        assert pad.mode == "confirm"
-        type_pin("582047")
         wait_state(qtbot, window, State.ATTRACT)
-        assert window.admin_widget is None and shown == ["attract"]   # no console: straight to the welcome screen
-        assert not services.auth.needs_pin() and services.auth.check("582047").ok
-        assert AuditLog.select().where(AuditLog.action == "admin.pin_set").count() == 1
-        click(qtbot, window, "start")
-        wait_state(qtbot, window, State.CODE)
+        unset = window.screens[State.ATTRACT].admin_unset
+        assert unset.isVisible() and "not set up" in unset.text() and "kiosk admin set-pin" in unset.text()
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow, timeout=3000)
+        qtbot.keyClick(window, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+                       | Qt.KeyboardModifier.ShiftModifier)
+        window.watcher.hold.setInterval(200)
+        attract = window.screens[State.ATTRACT]
+        qtbot.mousePress(attract, Qt.MouseButton.LeftButton, pos=QPoint(3, 3))
+        qtbot.wait(500)
+        qtbot.mouseRelease(attract, Qt.MouseButton.LeftButton, pos=QPoint(3, 3))
+        assert window.admin_widget is None                              # no PIN pad, no choose-a-PIN
+        wait_state(qtbot, window, State.CODE)           # the press was an ordinary touch: candidates are not held up
+        click(qtbot, window, "code_back")
+        wait_state(qtbot, window, State.ATTRACT)
+
+        root = Path(__file__).resolve().parents[2]
+        proc = subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(services.ctx.data.root), "admin",
+                               "set-pin", "--stdin"], input="731904\n", capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "PYTHONPATH": str(root)})
+        assert proc.returncode == 0, proc.stderr
+        assert not services.auth.needs_pin()
+        window.open_admin()
+        pad = window.admin_widget
+        assert type(pad).__name__ == "PinPad" and pad.mode == "enter"
+        pad.cancelled.emit()
+        wait_state(qtbot, window, State.ATTRACT)
     finally:
         window.shutdown()
-    # the next start, with the PIN set: the welcome screen at once
-    second = KioskWindow(services, demo_badge=services.demo_badge)
-    qtbot.addWidget(second)
-    second.show_kiosk()
-    try:
-        assert second.admin_widget is None
-        wait_state(qtbot, second, State.ATTRACT)
-    finally:
-        second.shutdown()
 
 
 def test_not_enough_space_shows_a_calm_screen_and_returns_to_attract(qtbot, make_window, expect_log):

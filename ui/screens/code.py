@@ -35,6 +35,9 @@ class CodeScreen(Screen):
     def update_from(self, snapshot: Snapshot, now: float) -> None:
         if snapshot.message == "code_bad":
             self.error.setText(translate("Code", "That code was not found. Please check it and try again."))
+        elif snapshot.message == "code_locked":
+            self.error.setText(translate("Code", "Too many wrong codes. Please wait a moment before you try again, "
+                                                 "or ask a member of staff."))
         else:
             self.error.setText("")
 

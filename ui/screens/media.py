@@ -31,6 +31,10 @@ class MediaScreen(Screen):
         self.camera = CameraToggle()
         self.camera.set_unit(unit)
         self.camera.toggled_camera.connect(guarded(self._toggle_camera))
+        # An audio-only booth (recording.profile = "audio-opus") has no camera: no preview, no camera toggle.
+        self.has_video = recorder is not None and recorder.video is not None
+        self.preview.setVisible(self.has_video)
+        self.camera.setVisible(self.has_video)
 
     def _toggle_camera(self, enabled: bool) -> None:
         if self.recorder is not None:

@@ -23,12 +23,30 @@ class AttractScreen(Screen):
         self.start = self.button(translate("Attract", "Touch here to start"), "start", event=Event.START,
                                  role="primary")
         self.start.setMinimumHeight(unit * 4)
+        # Said to whoever stands there when a device is missing (kiosk.capture.health); no interview starts then.
+        self.not_ready = self.label("", "error", "not_ready")
+        self.not_ready.hide()
+        self.admin_unset = self.label(translate("Attract", "Admin console: not set up. Staff: set a PIN with "
+                                                           "'kiosk admin set-pin'."), "hint", "admin_not_set_up")
+        self.admin_unset.hide()
         self.layout_.addStretch(2)
         self.layout_.addWidget(self.title)
         self.layout_.addWidget(self.hint)
         self.layout_.addStretch(1)
         self.layout_.addWidget(self.start)
+        self.layout_.addWidget(self.not_ready)
         self.layout_.addStretch(2)
+        self.layout_.addWidget(self.admin_unset)
+
+    def set_not_ready(self, notice: str) -> None:
+        """Empty when the booth is ready; else the words shown instead of the start button."""
+        self.not_ready.setText(notice)
+        self.not_ready.setVisible(bool(notice))
+        self.start.setVisible(not notice)
+        self.hint.setVisible(not notice)
+
+    def show_admin_not_set_up(self, shown: bool) -> None:
+        self.admin_unset.setVisible(shown)
 
     def mousePressEvent(self, event) -> None:   # anywhere on the welcome screen starts
         guarded(lambda: self.send(Event.START))()

@@ -12,7 +12,8 @@ from kiosk import cli
 from kiosk.capture.camera import Camera
 from kiosk.capture.demo import DemoCamera, DemoMicrophone
 from kiosk.capture.microphone import Microphone
-from kiosk.capture.sources import list_devices, open_camera, open_microphone
+from kiosk.capture.frames import SourceHealth
+from kiosk.capture.sources import AutoCamera, list_devices, open_camera, open_microphone
 
 
 def _no_camera_devices() -> bool:
@@ -25,8 +26,15 @@ def test_camera_specs_demo_and_auto_without_devices(caplog):
     assert _no_camera_devices()
     with caplog.at_level(logging.INFO, logger="kiosk.capture.sources"):
         camera = open_camera("auto", (320, 240), 15)
-    assert isinstance(camera, DemoCamera) and camera.size == (320, 240) and camera.fps == 15
-    assert any("using the demo camera" in r.getMessage() and r.levelno == logging.INFO for r in caplog.records)
+    # Never the demo camera unasked: no camera, said so, and it keeps looking.
+    assert isinstance(camera, AutoCamera) and camera.camera is None and camera.health == SourceHealth.FAILED
+    assert (camera.size, camera.fps, camera.name) == ((320, 240), 15, "camera (auto)")
+    assert any("no camera opens at indices 0..9 yet" in r.getMessage() and r.levelno == logging.INFO
+               for r in caplog.records)
+    reports = []
+    camera.start(lambda frame: None, lambda health, detail: reports.append((health, detail)))
+    camera.stop()
+    assert reports == [(SourceHealth.FAILED, "no camera is connected (camera.spec = 'auto'); looking for one")]
 
 
 def test_camera_spec_url_and_file(mjpeg_camera, video_file):

@@ -1,0 +1,71 @@
+"""The app with a bad kiosk.toml on a real X display (`python -m launcher`, as the `kiosk` command and its systemd
+unit start it): the settings error full screen for staff, the process stays up (a supervisor does not restart it in a
+loop), SIGTERM ends it cleanly. The screenshot goes to docs/screenshots with KIOSK_UPDATE_SCREENSHOTS=1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+from kiosk import config as configmod
+from ui.theme import BACKGROUND_RGB
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def window_named(xvfb, title: str, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            found = xvfb.xdotool("search", "--name", title).split()
+        except subprocess.CalledProcessError:      # xdotool exits 1 while nothing matches
+            found = []
+        if found:
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no window named {title!r} within {timeout} s")
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+def test_bad_config_shows_the_error_full_screen_and_stays_up(tmp_path, xvfb):
+    bad = tmp_path / "kiosk.toml"
+    bad.write_text('[camera]\nspec = "auto"\nfsp = 30\n')
+    with pytest.raises(configmod.ConfigError) as caught:
+        configmod.load(bad)
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "KIOSK_CONFIG")}
+    env.update(xvfb.env, PYTHONPATH=str(ROOT))
+    data = tmp_path / "data"
+    proc = subprocess.Popen([sys.executable, "-m", "launcher", "--data-dir", str(data), "--config", str(bad)],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        window = window_named(xvfb, "Interview kiosk: settings error")
+        time.sleep(3.0)                                   # well past where the old app had exited with code 2
+        assert proc.poll() is None
+        geometry = xvfb.xdotool("getwindowgeometry", window)
+        assert "1920x1080" in geometry
+        time.sleep(0.5)
+        shot = xvfb.screenshot(tmp_path / "config_error.png")
+        image = cv2.imread(str(shot))
+        assert tuple(int(v) for v in image[5, 5][::-1]) == BACKGROUND_RGB        # the app's screen, edge to edge
+        if os.environ.get("KIOSK_UPDATE_SCREENSHOTS") == "1":
+            small = cv2.resize(image, (960, 540), interpolation=cv2.INTER_AREA)
+            cv2.imwrite(str(ROOT / "docs" / "screenshots" / "config_error.png"), small)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    output = proc.stdout.read()
+    assert code == 0, output
+    assert f"kiosk: configuration error: {caught.value}" in output
+    log = (data / "logs" / "kiosk.log").read_text()
+    assert "the kiosk shows a settings error instead of starting" in log and "line 3" in log
+    assert shutil.which("xdotool")

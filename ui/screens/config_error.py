@@ -1,0 +1,109 @@
+"""The kiosk's settings are wrong: the error, full screen, for staff, instead of the kiosk.
+
+Exiting would not help anyone: under a supervisor (systemd, cage at boot) the app would restart in a loop with nothing
+on screen. So the window stays up with the message (file, line and fix, as `kiosk config check` prints it) until the
+app is stopped; staff correct kiosk.toml and restart the kiosk.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
+
+from ui.theme import Metrics, stylesheet
+
+translate = QCoreApplication.translate   # lupdate finds translate("Context", "text") calls
+
+log = logging.getLogger("ui.config_error")
+
+SWALLOWED_KEYS = ("Ctrl+Q", "Ctrl+W", "Alt+F4", "Esc")
+
+
+class ConfigErrorScreen(QWidget):
+    def __init__(self, message: str, config_file: str, *, kiosk_mode: bool = True,
+                 screen_size: tuple[int, int] | None = None) -> None:
+        super().__init__()
+        self.setObjectName("ConfigErrorScreen")
+        self.setProperty("screen", True)                 # the theme's screen background
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setWindowTitle(translate("ConfigError", "Interview kiosk: settings error"))
+        self.kiosk_mode = kiosk_mode
+        screen = QGuiApplication.primaryScreen()
+        size = screen_size or (screen.geometry().width(), screen.geometry().height())
+        metrics = Metrics.for_size(*size)
+        self.setStyleSheet(stylesheet(metrics, False))
+        self.title = self._label(translate("ConfigError", "This kiosk is not set up correctly."), "big",
+                                 "config_error_title")
+        self.candidate = self._label(translate("ConfigError", "Please ask a member of staff."), "title",
+                                     "config_error_candidate")
+        self.message = self._label(message, "error", "config_error_message")
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.howto = self._label(translate("ConfigError", "For staff: correct the file, check it with\n"
+                                                          "kiosk config check {file}\nthen restart the kiosk.")
+                                 .format(file=config_file), "hint", "config_error_howto")
+        layout = QVBoxLayout(self)
+        unit = metrics.unit
+        layout.setContentsMargins(unit, unit, unit, unit)
+        layout.setSpacing(max(4, unit // 2))
+        layout.addStretch(1)
+        for widget in (self.title, self.candidate, self.message, self.howto):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        if kiosk_mode:
+            self.setWindowFlags(Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint)
+            for keys in SWALLOWED_KEYS:      # as in the kiosk window: a candidate cannot leave to the desktop
+                QShortcut(QKeySequence(keys), self).setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self._allow_close = not kiosk_mode
+
+    @staticmethod
+    def _label(text: str, role: str, name: str) -> QLabel:
+        label = QLabel(text)
+        label.setObjectName(name)
+        label.setProperty("role", role)
+        label.setWordWrap(True)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        return label
+
+    def show_full(self) -> None:
+        if self.kiosk_mode:
+            self.setGeometry(QGuiApplication.primaryScreen().geometry())
+            self.showFullScreen()
+        else:
+            self.resize(1280, 800)
+            self.show()
+
+    def closeEvent(self, event) -> None:
+        if not self._allow_close:
+            event.ignore()
+            return
+        super().closeEvent(event)
+
+    def quit(self) -> None:
+        self._allow_close = True
+        self.close()
+
+
+def run(message: str, config_file: str, kiosk_mode: bool = True) -> int:
+    """Show `message` full screen until the app is stopped (SIGTERM, Ctrl+C); returns the exit code, 0."""
+    from ui.app import EXIT_USAGE, display_problem
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("kiosk-interview-recorder")
+    window = ConfigErrorScreen(message, config_file, kiosk_mode=kiosk_mode)
+    signal.signal(signal.SIGTERM, lambda *a: QTimer.singleShot(0, window.quit))
+    signal.signal(signal.SIGINT, lambda *a: QTimer.singleShot(0, window.quit))
+    wake = QTimer()
+    wake.start(250)                      # lets Python run its signal handlers while Qt's loop runs
+    wake.timeout.connect(lambda: None)
+    window.show_full()
+    log.error("the kiosk shows a settings error instead of starting: %s", message)
+    app.setQuitOnLastWindowClosed(True)
+    return app.exec()
