@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from kiosk import autostart, watchdog
+from kiosk import autostart, supervision
 from kiosk.cli import main
 
 
@@ -71,10 +71,10 @@ def test_sd_notify_reaches_the_supervisor_socket(tmp_path, monkeypatch):
         server.bind(str(path))
         server.settimeout(5)
         monkeypatch.setenv("NOTIFY_SOCKET", str(path))
-        assert watchdog.notify("READY=1", "STATUS=recording")
+        assert supervision.notify("READY=1", "STATUS=recording")
         assert server.recv(1024) == b"READY=1\nSTATUS=recording"
     monkeypatch.setenv("WATCHDOG_USEC", "60000000")
     monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
-    assert watchdog.watchdog_interval_s() == 30.0
+    assert supervision.watchdog_interval_s() == 30.0
     monkeypatch.delenv("NOTIFY_SOCKET")
-    assert watchdog.notify("WATCHDOG=1") is False
+    assert supervision.notify("WATCHDOG=1") is False
