@@ -24,21 +24,20 @@ REASSERT_MS = 1000
 
 
 class Lockdown(QObject):
-    """Holds the kiosk window in place while `held`; a no-op when the window is not in kiosk mode."""
+    """Holds the kiosk window in place while `held`; a no-op outside kiosk mode and outside X11 (under cage the
+    kiosk is the only window there is; other Wayland desktops let no client do any of this)."""
 
     def __init__(self, window, *, enabled: bool) -> None:
         super().__init__(window)
         self.window = window
-        self.enabled = enabled
+        self.enabled = enabled and QGuiApplication.platformName() == "xcb"
         self.held = False
         self.grabbed = False
         self._grab_refused_logged = False
-        # Only X11 has a keyboard grab an app can take; cage (Wayland) gives the kiosk the only window anyway.
-        self.can_grab = QGuiApplication.platformName() == "xcb"
         self.reassert = QTimer(self)
         self.reassert.setInterval(REASSERT_MS)
         self.reassert.timeout.connect(self._reassert)
-        if enabled:
+        if self.enabled:
             window.installEventFilter(self)
 
     def hold(self) -> None:
@@ -85,7 +84,7 @@ class Lockdown(QObject):
 
     def _grab(self) -> None:
         handle = self.window.windowHandle()
-        if not self.can_grab or handle is None or not handle.isExposed():
+        if handle is None or not handle.isExposed():
             return
         # X11 keeps an active grab until released; taking it again is harmless and catches one a popup dropped.
         grabbed = handle.setKeyboardGrabEnabled(True)

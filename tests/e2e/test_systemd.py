@@ -18,7 +18,6 @@ import pytest
 
 from kiosk.autostart import UNIT_NAME
 from tests.e2e.kiosk_process import DEMO_DEVICES, ROOT, Driver, app_env, kiosk_command, set_pin, wait_for
-from tests.harness.systemd import user_manager  # noqa: F401  (a fixture)
 
 TEMPLATE = """
 [template]
@@ -48,6 +47,7 @@ def _cli(env, data, config, *args: str) -> str:
 @pytest.mark.timeout(240)
 def test_supervised_kiosk_is_ready_watched_and_recovers_a_hung_take(user_manager, xvfb, tmp_path):
     manager = user_manager
+    manager.ctl("set-environment", f"DISPLAY={xvfb.display}")
     data, config = tmp_path / "data", tmp_path / "kiosk.toml"
     config.write_text(DEMO_DEVICES)
     (tmp_path / "supervised.toml").write_text(TEMPLATE)

@@ -129,8 +129,8 @@ class UserManager:
 
 
 @pytest.fixture
-def user_manager(xvfb):
-    """A systemd user manager whose units see the test's Xvfb display."""
-    manager = UserManager({"DISPLAY": xvfb.display})
+def user_manager():
+    """A private systemd user manager; give its units a display with ctl("set-environment", "DISPLAY=:N")."""
+    manager = UserManager()
     yield manager
     manager.stop()
