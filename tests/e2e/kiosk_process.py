@@ -11,6 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
+
+from ui.theme import BACKGROUND_RGB
+
 ROOT = Path(__file__).resolve().parents[2]
 PIN = "582047"
 DEMO_DEVICES = '[camera]\nspec = "demo"\nsize = "640x360"\nfps = 15\n[mic]\nspec = "demo"\n'
@@ -85,3 +90,11 @@ class Driver:
         path = self.xvfb.screenshot(self.shots / f"{len(self.taken) + 1:02d}_{name}.png")
         self.taken.append((name, path))
         return path
+
+
+def edge_report(path: Path) -> tuple[int, int, tuple[int, int]]:
+    """(pixels on the four edges, how many are the app's background, image size)."""
+    image = cv2.imread(str(path))
+    rgb = np.array(BACKGROUND_RGB[::-1], np.uint8)      # OpenCV reads BGR
+    edges = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    return len(edges), int(np.all(edges == rgb, axis=1).sum()), (image.shape[1], image.shape[0])

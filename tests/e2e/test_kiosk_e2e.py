@@ -19,11 +19,10 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.e2e.kiosk_process import ROOT, Driver
+from tests.e2e.kiosk_process import ROOT, Driver, edge_report
 from tests.harness.camera import MjpegCamera
 from tests.harness.mjpeg_server import decode_stamp
 from tests.harness.pulse import speech_wav
-from ui.theme import BACKGROUND_RGB
 
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
 
@@ -67,14 +66,6 @@ min_free_mb = 50
 [ui]
 idle_timeout_s = 120
 """
-
-
-def edge_report(path: Path) -> tuple[int, int, tuple[int, int]]:
-    """(pixels on the four edges, how many are the app's background, image size)."""
-    image = cv2.imread(str(path))
-    rgb = np.array(BACKGROUND_RGB[::-1], np.uint8)      # OpenCV reads BGR
-    edges = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
-    return len(edges), int(np.all(edges == rgb, axis=1).sum()), (image.shape[1], image.shape[0])
 
 
 @pytest.mark.e2e

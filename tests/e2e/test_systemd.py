@@ -93,8 +93,10 @@ def test_supervised_kiosk_is_ready_watched_and_recovers_a_hung_take(user_manager
     # The UI thread hangs: the pings stop, systemd's watchdog kills the app and starts it again.
     hung_pid = int(manager.show(UNIT_NAME)["MainPID"])
     os.kill(hung_pid, signal.SIGSTOP)
+    hung_at = time.monotonic()
     wait_for(lambda: manager.show(UNIT_NAME)["NRestarts"] == "1", 60, "the watchdog restarts the hung app")
     wait_for(lambda: manager.show(UNIT_NAME)["ActiveState"] == "active", 40, "the restarted app is ready")
+    back_s = time.monotonic() - hung_at
     again = manager.show(UNIT_NAME)
     assert int(again["MainPID"]) != hung_pid
     journal = manager.journal(UNIT_NAME)
@@ -110,4 +112,5 @@ def test_supervised_kiosk_is_ready_watched_and_recovers_a_hung_take(user_manager
     probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "json",
                             recording["path"]], capture_output=True, text=True, timeout=60)
     assert {s["codec_name"] for s in json.loads(probe.stdout)["streams"]} == {"vp9", "opus"}
-    print(f"supervised kiosk: READY {ready_s:.1f} s after start")
+    print(f"supervised kiosk: READY {ready_s:.1f} s after start; hung -> ready again in {back_s:.1f} s "
+          f"(WatchdogSec={WATCHDOG_S})")
