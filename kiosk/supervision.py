@@ -55,6 +55,12 @@ def watchdog_interval_s() -> float | None:
         return None
 
 
+def extend_start(seconds: float, status: str) -> bool:
+    """Before start-up work that can be slow (repairing a long take cut off by a crash): more time before the start
+    timeout, so a booth is not killed in the middle of a repair only to start it again, forever."""
+    return notify(f"EXTEND_TIMEOUT_USEC={int(seconds * 1_000_000)}", f"STATUS={status}")
+
+
 def status_line(state: str, question_index: int | None = None, practice: bool = False) -> str:
     """The STATUS= text for a flow state: "recording Q2", "waiting for a candidate"; no personal data."""
     if state in ("think", "answer"):
