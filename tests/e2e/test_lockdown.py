@@ -1,7 +1,8 @@
 """Kiosk mode under real X11 window managers (openbox, xfwm4, stock key bindings) on Xvfb: none of the WM's keys
 leaves the kiosk. After each key: the kiosk still has the focus, is still mapped, the desktop is still 0, the
-magenta xterm behind it does not show, and keys typed "into the xterm" do not reach it. With the admin console open
-the keyboard grab is released (staff may use other windows) and Alt+Tab reaches the WM again.
+magenta xterm behind it does not show, and keys typed "into the xterm" do not reach it. Another program activating
+its window or minimising the kiosk is undone. With the admin console open the keyboard grab is released (staff may
+use other windows) and Alt+Tab reaches the WM again.
 """
 
 from __future__ import annotations
@@ -61,6 +62,15 @@ def test_window_manager_keys_do_not_leave_the_kiosk(desktop, tmp_path, pulse):
             desktop.restore(kiosk)                # undo a failed key, so each key is judged on its own
         assert not escapes, f"{desktop.wm}: keys that got past the kiosk: {escapes}"
         assert proc.poll() is None, "the kiosk exited"
+
+        # Another program takes the focus, or minimises the kiosk: the kiosk comes back on its own.
+        other = desktop.window_by_name(OTHER_TITLE)
+        desktop.run("xdotool", "windowactivate", str(other), check=False)
+        wait_for(lambda: desktop.active_name() == KIOSK_TITLE and desktop.magenta_share() < 0.001, 10,
+                 "the kiosk takes the focus back from another window")
+        desktop.run("xdotool", "windowminimize", str(kiosk))
+        wait_for(lambda: desktop.mapped(kiosk) and desktop.active_name() == KIOSK_TITLE, 10,
+                 "the kiosk undoes a minimise")
 
         # Staff in the admin console: the grab is let go, so the WM's Alt+Tab works for them.
         desktop.key("ctrl+alt+shift+a")
