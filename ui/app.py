@@ -10,6 +10,7 @@ import sys
 log = logging.getLogger("ui.app")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+START_REPAIR_BUDGET_S = 600      # under systemd: how long start-up recovery may take before the start times out
 
 
 def display_problem(environ=os.environ, platform: str = sys.platform) -> str | None:
@@ -27,6 +28,7 @@ def build_services(args, ctx):
     """Database, session store, devices and recorder; demo devices stand in for missing ones (with a badge)."""
     from PySide6.QtCore import QCoreApplication
 
+    from kiosk import supervision
     from kiosk.admin_auth import for_database
     from kiosk.capture.demo import DemoCamera, DemoMicrophone
     from kiosk.capture.sources import open_camera, open_microphone
@@ -63,6 +65,7 @@ def build_services(args, ctx):
     else:
         badge = ""
     store = SessionStore.open(ctx.data, config)
+    supervision.extend_start(START_REPAIR_BUDGET_S, "checking for recordings cut off by the last stop")
     report = store.recover_at_start()     # cut-off takes of a crash are repaired before anything records
     log.info("start-up recovery: %s", report.to_json())
     auth = for_database()
@@ -112,6 +115,7 @@ def run(args, ctx) -> int:
 
     from ui.blanking import inhibit_blanking
     from ui.main_window import KioskWindow
+    from ui.supervision import Supervision
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("kiosk-interview-recorder")
@@ -142,6 +146,8 @@ def run(args, ctx) -> int:
     wake.start(250)                      # lets Python run its signal handlers while Qt's loop runs
     wake.timeout.connect(lambda: None)
     window.show_kiosk()
+    supervision = Supervision(window)
+    supervision.start()                  # READY=1 to systemd once the window is on screen; then the watchdog pings
     log.info("kiosk window shown: %dx%d, kiosk mode %s, %s", window.width(), window.height(), kiosk_mode,
              services.demo_badge or "real devices")
     try:
@@ -151,6 +157,7 @@ def run(args, ctx) -> int:
     try:
         code = app.exec()
     finally:
+        supervision.stopping()
         sys.excepthook = previous_hook
         release_blanking()
         window.shutdown()

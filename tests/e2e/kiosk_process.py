@@ -22,7 +22,7 @@ DEMO_DEVICES = '[camera]\nspec = "demo"\nsize = "640x360"\nfps = 15\n[mic]\nspec
 
 
 def kiosk_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "kiosk", *args]
+    return [sys.executable, "-m", "launcher", *args]      # the `kiosk` entry point (app and commands)
 
 
 def app_env(**extra: str) -> dict[str, str]:

@@ -71,7 +71,7 @@ def test_cage_unit_boots_the_kiosk_full_screen_and_supervised(user_manager, tmp_
     (manager.unit_dir / TEST_UNIT).write_text("\n".join(
         ["[Service]", *(f"{k}={v}" for k, v in kept), f"ExecStart={run}",
          *(f"Environment={k}={v}" for k, v in cage.headless_env(runtime).items()),
-         f"Environment=PYTHONPATH={ROOT}", f"WatchdogSec={WATCHDOG_S}", "TimeoutStartSec=30", "TimeoutStopSec=20",
+         f"WatchdogSec={WATCHDOG_S}", "TimeoutStartSec=30", "TimeoutStopSec=20",
          ""]))
     manager.ctl("daemon-reload")
     started = time.monotonic()

@@ -93,7 +93,7 @@ def test_cage_unit_runs_the_kiosk_in_cage_on_a_tty_as_the_kiosk_user(tmp_path, c
     assert parser["Unit"]["Conflicts"] == "getty@tty2.service"
     command = shlex.split(service["ExecStart"])
     assert command[0].endswith("/cage") and command[command.index("--") + 1:] == [
-        sys.executable, "-m", "kiosk", "--data-dir", str(data_dir.resolve())]
+        sys.executable, "-m", "launcher", "--data-dir", str(data_dir.resolve())]
     assert "-s" not in command[:command.index("--")]     # no VT switching from the kiosk's keyboard
 
 

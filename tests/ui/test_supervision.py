@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.test_window_flow import click
+from tests.helpers.ui import click
 from ui.supervision import Supervision
 
 
