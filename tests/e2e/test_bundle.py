@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import pytest
 
-from tests.e2e.kiosk_process import PIN, ROOT, Driver, app_env, edge_report, log_lines
+from tests.helpers.kiosk_process import PIN, ROOT, Driver, app_env, edge_report, log_lines
 from tests.harness.camera import MjpegCamera
 
 

@@ -20,7 +20,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.e2e.kiosk_process import ROOT, app_env, edge_report, kiosk_command, log_lines, set_pin, wait_for
+from tests.helpers.kiosk_process import (ROOT, app_env, edge_report, kiosk_command, log_lines, set_pin,
+                                         wait_for)
 from tests.harness import cage
 from tests.harness.camera import MjpegCamera
 from ui.theme import BACKGROUND_RGB

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.e2e.kiosk_process import ROOT, Driver, edge_report
+from tests.helpers.kiosk_process import ROOT, Driver, edge_report
 from tests.harness.camera import MjpegCamera
 from tests.harness.mjpeg_server import decode_stamp
 from tests.harness.pulse import speech_wav

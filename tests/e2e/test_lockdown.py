@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from tests.e2e.kiosk_process import (DEMO_DEVICES, PIN, ROOT, Driver, app_env, kiosk_command, log_lines, set_pin,
-                                     wait_for)
+from tests.helpers.kiosk_process import (DEMO_DEVICES, PIN, ROOT, Driver, app_env, kiosk_command, log_lines,
+                                         set_pin, wait_for)
 from tests.harness.wm import OTHER_TITLE
 
 KIOSK_TITLE = "Interview kiosk"

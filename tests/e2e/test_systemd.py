@@ -17,7 +17,8 @@ import time
 import pytest
 
 from kiosk.autostart import UNIT_NAME
-from tests.e2e.kiosk_process import DEMO_DEVICES, ROOT, Driver, app_env, kiosk_command, set_pin, wait_for
+from tests.helpers.kiosk_process import (DEMO_DEVICES, ROOT, Driver, app_env, kiosk_command, set_pin,
+                                         wait_for)
 
 TEMPLATE = """
 [template]
