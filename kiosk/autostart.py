@@ -1,7 +1,9 @@
-"""Boot to kiosk on Linux: a systemd user unit (restart on death, watchdog on hang) or an XDG autostart entry.
+"""Boot to kiosk on Linux: the cage kiosk compositor on tty1 (a system unit; the recommended set-up), a systemd
+user unit in an existing desktop session, or an XDG autostart entry. systemd restarts the app on death and, through
+its watchdog, on a hang (the app pings from its UI thread: kiosk.supervision).
 
-Both turn screen blanking off before the app starts (the app also does while it runs). Files are ours alone:
-install refuses to replace a file it did not write, so an admin's own unit is never clobbered.
+The desktop methods turn screen blanking off before the app starts (the app also does while it runs). Files are ours
+alone: install refuses to replace a file it did not write, so an admin's own unit is never clobbered.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 UNIT_NAME = "kiosk-interview-recorder.service"
+CAGE_UNIT_NAME = "kiosk-interview-recorder-cage.service"
+SYSTEM_UNIT_DIR = Path("/etc/systemd/system")
 DESKTOP_NAME = "kiosk-interview-recorder.desktop"
 MARKER = "X-Kiosk-Generated=true"
 WATCHDOG_S = 60
@@ -35,6 +39,10 @@ def unit_path() -> Path:
 
 def desktop_path() -> Path:
     return _config_home() / "autostart" / DESKTOP_NAME
+
+
+def cage_unit_path(unit_dir: Path = SYSTEM_UNIT_DIR) -> Path:
+    return unit_dir / CAGE_UNIT_NAME
 
 
 def kiosk_command(data_dir: Path | None, config_file: Path | None) -> list[str]:
@@ -70,11 +78,71 @@ def render_unit(command: list[str]) -> str:
         # A take in progress is finalized on SIGTERM; give the remux time to finish.
         "TimeoutStopSec=60",
         "KillSignal=SIGTERM",
+        # A core dump of the kiosk would hold a candidate's frames and voice: never write one.
+        "LimitCORE=0",
         "",
         "[Install]",
         "WantedBy=graphical-session.target",
         "",
     ])
+
+
+def render_cage_unit(command: list[str], user: str, tty: int, cage: str) -> str:
+    """A system unit that opens a login session for `user` on tty`tty` (PAM, logind: this is the autologin) and
+    runs the kiosk as the only client of cage, which gives it the whole screen and has no desktop to escape to."""
+    return "\n".join([
+        "# Written by `kiosk install-autostart --method cage`; removed by `kiosk uninstall-autostart`.",
+        f"# {MARKER}",
+        "[Unit]",
+        "Description=Interview recording kiosk (cage kiosk compositor)",
+        "After=systemd-user-sessions.service plymouth-quit-wait.service dbus.socket systemd-logind.service",
+        f"After=getty@tty{tty}.service",
+        f"Conflicts=getty@tty{tty}.service",
+        "Wants=dbus.socket systemd-logind.service",
+        f"ConditionPathExists=/dev/tty{tty}",
+        "StartLimitIntervalSec=0",
+        "",
+        "[Service]",
+        "Type=notify",
+        # The kiosk is cage's child, not the main process: let it send READY/WATCHDOG, and tell it the watchdog is
+        # its own to ping (an empty WATCHDOG_PID overrides systemd's, which names cage).
+        "NotifyAccess=all",
+        "Environment=WATCHDOG_PID=",
+        f"User={user}",
+        "PAMName=login",
+        f"TTYPath=/dev/tty{tty}",
+        "TTYReset=yes",
+        "TTYVHangup=yes",
+        "TTYVTDisallocate=yes",
+        "StandardInput=tty-fail",
+        "StandardOutput=journal",
+        "StandardError=journal",
+        f"UtmpIdentifier=tty{tty}",
+        "UtmpMode=user",
+        "Environment=XDG_SESSION_TYPE=wayland",
+        "Environment=QT_QPA_PLATFORM=wayland",
+        # cage without -s: no VT switching (Ctrl+Alt+Fn) from the kiosk's keyboard.
+        "ExecStart=" + " ".join(shlex.quote(part) for part in [cage, "-d", "--", *command]),
+        "Restart=always",
+        "RestartSec=2",
+        f"WatchdogSec={WATCHDOG_S}",
+        "TimeoutStopSec=60",
+        "KillSignal=SIGTERM",
+        "LimitCORE=0",
+        "",
+        "[Install]",
+        "WantedBy=graphical.target",
+        "",
+    ])
+
+
+def unreachable_for_others(command: list[str]) -> Path | None:
+    """The first folder on the way to the command that other users cannot enter (e.g. /root), or None."""
+    target = Path(command[0]).resolve()
+    for folder in reversed(target.parents):
+        if not folder.stat().st_mode & 0o001:
+            return folder
+    return None
 
 
 def render_desktop(command: list[str]) -> str:
@@ -118,6 +186,40 @@ def _systemctl(*args: str) -> bool:
     return result.returncode == 0
 
 
+def install_cage(command: list[str], user: str, tty: int = 1, unit_dir: Path = SYSTEM_UNIT_DIR) -> InstallResult:
+    cage = shutil.which("cage")
+    if cage is None:
+        raise AutostartError("cage is not installed. Fix: apt-get install cage (and run install-autostart again).")
+    if not user or user == "root":
+        raise AutostartError("the kiosk must not run as root. Fix: create a user for it (adduser --disabled-password "
+                             "kiosk) and pass --user kiosk.")
+    path = cage_unit_path(unit_dir)
+    if unit_dir == SYSTEM_UNIT_DIR and os.geteuid() != 0:
+        raise AutostartError(f"writing {path} needs root. Fix: sudo kiosk install-autostart --method cage "
+                             f"--user {user} (with the same --data-dir and --config).")
+    try:
+        _write_ours(path, render_cage_unit(command, user, tty, cage))
+    except PermissionError as exc:
+        raise AutostartError(f"cannot write {path}: {exc.strerror}. Fix: run it as root, or pass --unit-dir "
+                             f"a folder you may write.") from None
+    activated = unit_dir == SYSTEM_UNIT_DIR and _systemctl_system("daemon-reload") and _systemctl_system(
+        "enable", CAGE_UNIT_NAME)
+    message = (f"enabled; the kiosk starts on tty{tty} as {user} at the next boot" if activated else
+               f"written; enable it with `systemctl enable {CAGE_UNIT_NAME}` on the kiosk machine")
+    blocked = unreachable_for_others(command)
+    if blocked is not None:
+        message += (f". Warning: {user} cannot enter {blocked}, so the kiosk will not start; install it where every "
+                    f"user can read it (e.g. a venv or the bundle in /opt/kiosk) and run install-autostart from there")
+    return InstallResult(path, "cage", activated, message)
+
+
+def _systemctl_system(*args: str) -> bool:
+    if shutil.which("systemctl") is None or not Path("/run/systemd/system").exists():
+        return False
+    result = subprocess.run(["systemctl", *args], capture_output=True, text=True, timeout=30)
+    return result.returncode == 0
+
+
 def install(method: str, command: list[str]) -> InstallResult:
     if method == "auto":
         method = "systemd" if shutil.which("systemctl") else "xdg"
@@ -133,7 +235,7 @@ def install(method: str, command: list[str]) -> InstallResult:
         path = desktop_path()
         _write_ours(path, render_desktop(command))
         return InstallResult(path, method, True, "starts at the next graphical login")
-    raise AutostartError(f"unknown method {method!r}. Fix: use systemd, xdg or auto.")
+    raise AutostartError(f"unknown method {method!r}. Fix: use cage, systemd, xdg or auto.")
 
 
 def uninstall() -> list[Path]:
@@ -146,9 +248,18 @@ def uninstall() -> list[Path]:
             removed.append(path)
     if removed:
         _systemctl("daemon-reload")
+    cage_unit = cage_unit_path()
+    if cage_unit.exists() and MARKER in cage_unit.read_text(errors="replace"):
+        if os.geteuid() != 0:
+            raise AutostartError(f"removing {cage_unit} needs root. Fix: sudo kiosk uninstall-autostart.")
+        _systemctl_system("disable", CAGE_UNIT_NAME)
+        cage_unit.unlink()
+        _systemctl_system("daemon-reload")
+        removed.append(cage_unit)
     return removed
 
 
 def status() -> dict:
     return {"systemd_unit": str(unit_path()) if unit_path().exists() else None,
-            "xdg_autostart": str(desktop_path()) if desktop_path().exists() else None}
+            "xdg_autostart": str(desktop_path()) if desktop_path().exists() else None,
+            "cage_unit": str(cage_unit_path()) if cage_unit_path().exists() else None}

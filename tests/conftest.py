@@ -24,6 +24,8 @@ pytest_plugins = [
     "tests.harness.tus",
     "tests.harness.tiny_fs",
     "tests.harness.xvfb",
+    "tests.harness.systemd",
+    "tests.harness.wm",
 ]
 
 _pulse = None

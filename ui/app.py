@@ -10,6 +10,7 @@ import sys
 log = logging.getLogger("ui.app")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+START_REPAIR_BUDGET_S = 600      # under systemd: how long start-up recovery may take before the start times out
 
 
 def display_problem(environ=os.environ, platform: str = sys.platform) -> str | None:
@@ -26,6 +27,7 @@ def display_problem(environ=os.environ, platform: str = sys.platform) -> str | N
 def build_services(args, ctx):
     """Database, session store, devices, recorder and the device watch. A demo source only when asked for (--demo,
     spec "demo"): a missing device makes the booth "not ready" (kiosk.capture.health), never a test pattern."""
+    from kiosk import supervision
     from kiosk.admin_auth import for_database
     from kiosk.capture.demo import DemoCamera, DemoMicrophone
     from kiosk.capture.health import DeviceWatch, camera_needed
@@ -52,6 +54,7 @@ def build_services(args, ctx):
                                 config["camera.read_timeout_s"])
         audio = open_microphone(config["mic.spec"], settings.audio_rate, settings.channels)
     store = SessionStore.open(ctx.data, config)
+    supervision.extend_start(START_REPAIR_BUDGET_S, "checking for recordings cut off by the last stop")
     report = store.recover_at_start()     # cut-off takes of a crash are repaired before anything records
     log.info("start-up recovery: %s", report.to_json())
     auth = for_database()
@@ -95,6 +98,7 @@ def run(args, ctx) -> int:
 
     from ui.blanking import inhibit_blanking
     from ui.main_window import KioskWindow
+    from ui.supervision import Supervision
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("kiosk-interview-recorder")
@@ -126,6 +130,8 @@ def run(args, ctx) -> int:
     wake.start(250)                      # lets Python run its signal handlers while Qt's loop runs
     wake.timeout.connect(lambda: None)
     window.show_kiosk()
+    supervision = Supervision(window)
+    supervision.start()                  # READY=1 to systemd once the window is on screen; then the watchdog pings
     log.info("kiosk window shown: %dx%d, kiosk mode %s, %s", window.width(), window.height(), kiosk_mode,
              services.demo_badge or "real devices")
     try:
@@ -135,6 +141,7 @@ def run(args, ctx) -> int:
     try:
         code = app.exec()
     finally:
+        supervision.stopping()
         sys.excepthook = previous_hook
         release_blanking()
         window.shutdown()

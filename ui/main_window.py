@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QStackedWidget,
 from kiosk.flow import (ClearCandidate, Effect, Event, Flow, FlowRunner, RecordTestClip, Snapshot, Speak, State,
                         StopSpeaking, Timing)
 from ui.bridge import EventBridge
+from ui.lockdown import Lockdown
 from ui.screens.base import Screen, guarded
 from ui.screens.code import CodeScreen
 from ui.screens.device_check import DeviceCheckClip, DeviceCheckScreen
@@ -159,6 +160,7 @@ class KioskWindow(QWidget):
             for keys in EXIT_KEYS:   # swallow them: a candidate must not be able to leave the app
                 shortcut = QShortcut(keys, self)
                 shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.lockdown = Lockdown(self, enabled=kiosk_mode)
         if not bool(config["ui.show_cursor"]) and kiosk_mode:
             self.setCursor(Qt.CursorShape.BlankCursor)
         self._allow_close = not kiosk_mode
@@ -178,6 +180,7 @@ class KioskWindow(QWidget):
         if self.kiosk_mode:
             self.setGeometry(QGuiApplication.primaryScreen().geometry())
             self.showFullScreen()
+            self.lockdown.hold()
         else:
             self.resize(1280, 800)
             self.show()
@@ -199,6 +202,7 @@ class KioskWindow(QWidget):
         if self._shut_down:
             return
         self._shut_down = True
+        self.lockdown.release()
         self.tick_timer.stop()
         if self.flow.take_open or self.flow.session_open:
             log.info("shutting down during an interview (%s): finalizing the take", self.flow.state.value)
@@ -367,6 +371,7 @@ class KioskWindow(QWidget):
     def _admin_accepted(self) -> None:
         from ui.admin.console import AdminConsole
         self.runner.send(Event.ADMIN_EXIT)
+        self.lockdown.release()             # staff may use other windows (and the console's file dialogs)
         console = AdminConsole(self.services)
         console.closed.connect(guarded(self._close_admin))
         self._set_admin_widget(console)
@@ -387,6 +392,7 @@ class KioskWindow(QWidget):
         if old is not None:
             self.stack.removeWidget(old)
             old.deleteLater()
+        self.lockdown.hold()
         self.runner.send(Event.ADMIN_EXIT)
         self.runner.rest_camera()            # the Devices page may have opened it
         self._last_state = None

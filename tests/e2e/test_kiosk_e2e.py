@@ -7,7 +7,6 @@ Screenshots go to the test's tmp dir; with KIOSK_UPDATE_SCREENSHOTS=1 small copi
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -20,12 +19,11 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.helpers.kiosk_process import ROOT, Driver, edge_report
 from tests.harness.camera import MjpegCamera
 from tests.harness.mjpeg_server import decode_stamp
 from tests.harness.pulse import speech_wav
-from ui.theme import BACKGROUND_RGB
 
-ROOT = Path(__file__).resolve().parents[2]
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
 
 TEMPLATE = """
@@ -68,49 +66,6 @@ min_free_mb = 50
 [ui]
 idle_timeout_s = 120
 """
-
-
-class Driver:
-    """Reads the app's automation map (KIOSK_UI_MAP) and clicks its buttons with xdotool."""
-
-    def __init__(self, xvfb, map_path: Path, proc: subprocess.Popen, shots: Path) -> None:
-        self.xvfb, self.map_path, self.proc, self.shots = xvfb, map_path, proc, shots
-        self.taken: list[tuple[str, Path]] = []
-
-    def ui(self) -> dict:
-        try:
-            return json.loads(self.map_path.read_text())
-        except (OSError, ValueError):
-            return {"state": None, "buttons": {}}
-
-    def wait(self, state: str, timeout: float = 30.0, button: str | None = None) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"the app exited with {self.proc.returncode}"
-            ui = self.ui()
-            if ui["state"] == state and (button is None or button in ui["buttons"]):
-                return ui
-            time.sleep(0.05)
-        raise AssertionError(f"state {state!r} (button {button}) not reached in {timeout} s; on screen: {self.ui()}")
-
-    def click(self, name: str, timeout: float = 10.0) -> None:
-        ui = self.wait(self.ui()["state"], timeout, button=name)
-        x, y, w, h = ui["buttons"][name]
-        self.xvfb.xdotool("mousemove", str(x + w // 2), str(y + h // 2), "click", "1")
-
-    def shot(self, name: str) -> Path:
-        time.sleep(0.4)             # let the screen finish painting
-        path = self.xvfb.screenshot(self.shots / f"{len(self.taken) + 1:02d}_{name}.png")
-        self.taken.append((name, path))
-        return path
-
-
-def edge_report(path: Path) -> tuple[int, int, tuple[int, int]]:
-    """(pixels on the four edges, how many are the app's background, image size)."""
-    image = cv2.imread(str(path))
-    rgb = np.array(BACKGROUND_RGB[::-1], np.uint8)      # OpenCV reads BGR
-    edges = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
-    return len(edges), int(np.all(edges == rgb, axis=1).sum()), (image.shape[1], image.shape[0])
 
 
 @pytest.mark.e2e

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from kiosk import autostart, watchdog
+from kiosk import autostart, supervision
 from kiosk.cli import main
 
 
@@ -71,10 +71,55 @@ def test_sd_notify_reaches_the_supervisor_socket(tmp_path, monkeypatch):
         server.bind(str(path))
         server.settimeout(5)
         monkeypatch.setenv("NOTIFY_SOCKET", str(path))
-        assert watchdog.notify("READY=1", "STATUS=recording")
+        assert supervision.notify("READY=1", "STATUS=recording")
         assert server.recv(1024) == b"READY=1\nSTATUS=recording"
     monkeypatch.setenv("WATCHDOG_USEC", "60000000")
     monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
-    assert watchdog.watchdog_interval_s() == 30.0
+    assert supervision.watchdog_interval_s() == 30.0
     monkeypatch.delenv("NOTIFY_SOCKET")
-    assert watchdog.notify("WATCHDOG=1") is False
+    assert supervision.notify("WATCHDOG=1") is False
+
+
+def test_cage_unit_runs_the_kiosk_in_cage_on_a_tty_as_the_kiosk_user(tmp_path, capsys, data_dir):
+    assert main(["--data-dir", str(data_dir), "install-autostart", "--method", "cage", "--user", "booth",
+                 "--tty", "2", "--unit-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith(f"cage: {tmp_path / autostart.CAGE_UNIT_NAME}: written")
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.optionxform = str
+    parser.read(tmp_path / autostart.CAGE_UNIT_NAME)
+    service = parser["Service"]
+    assert (service["User"], service["TTYPath"], service["Type"], service["NotifyAccess"]) == (
+        "booth", "/dev/tty2", "notify", "all")
+    assert parser["Unit"]["Conflicts"] == "getty@tty2.service"
+    command = shlex.split(service["ExecStart"])
+    assert command[0].endswith("/cage") and command[command.index("--") + 1:] == [
+        sys.executable, "-m", "launcher", "--data-dir", str(data_dir.resolve())]
+    assert "-s" not in command[:command.index("--")]     # no VT switching from the kiosk's keyboard
+
+
+def test_cage_refuses_root_as_the_kiosk_user_and_a_foreign_unit(tmp_path, capsys, data_dir):
+    assert main(["--data-dir", str(data_dir), "install-autostart", "--method", "cage", "--user", "root",
+                 "--unit-dir", str(tmp_path)]) == 1
+    assert "must not run as root" in capsys.readouterr().err
+    foreign = tmp_path / autostart.CAGE_UNIT_NAME
+    foreign.write_text("[Service]\nExecStart=/usr/bin/true\n")
+    assert main(["--data-dir", str(data_dir), "install-autostart", "--method", "cage", "--user", "booth",
+                 "--unit-dir", str(tmp_path)]) == 1
+    assert "was not written by kiosk" in capsys.readouterr().err
+    assert foreign.read_text() == "[Service]\nExecStart=/usr/bin/true\n"
+
+
+def test_a_kiosk_installed_where_other_users_cannot_reach_it_is_named(tmp_path):
+    private = tmp_path / "private"
+    (private / "bin").mkdir(parents=True)
+    private.chmod(0o700)
+    (private / "bin" / "kiosk").write_text("")
+    assert autostart.unreachable_for_others([str(private / "bin" / "kiosk")]) in (private, *private.parents)
+    assert autostart.unreachable_for_others(["/usr/bin/env"]) is None
+
+
+def test_status_lines_name_the_screen_never_the_candidate():
+    assert supervision.status_line("answer", 1) == "recording Q2"
+    assert supervision.status_line("think", 0) == "question Q1: thinking"
+    assert supervision.status_line("answer", None, practice=True) == "practice answer (not recorded)"
+    assert supervision.status_line("attract") == "waiting for a candidate"
