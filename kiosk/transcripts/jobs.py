@@ -240,9 +240,9 @@ class TranscriptRunner:
         interview = Interview.get_by_id(job.interview_id)
         template = self._template_of(interview.template)
         language = language_of(interview, template, self.config)
-        _set(job, status="running", engine=self.config["transcript.engine"], language=language)
         if not self._ensure_worker():
             return
+        _set(job, status="running", engine=self.config["transcript.engine"], language=language)
         self.current = interview.uuid
         place = interviewmod.placement(interview, template)
         try:
