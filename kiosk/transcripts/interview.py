@@ -12,14 +12,12 @@ from pathlib import Path
 from typing import Callable
 
 from kiosk.db.database import transaction
-from kiosk.db.models import Event, Interview, Recording, TranscriptPassage
+from kiosk.db.models import KEPT_STATES, Event, Interview, Recording, TranscriptPassage
 from kiosk.transcripts import summary, vtt
 from kiosk.transcripts.chapters import Chapter, Passage, chapters_of
 from kiosk.transcripts.engine import Word
 
 log = logging.getLogger(__name__)
-
-KEPT_STATES = ("finalized", "recovered")
 
 # (file, chapter, language) -> words relative to the chapter's start
 TranscribeChapter = Callable[[Path, Chapter, str], list[Word]]

@@ -18,7 +18,7 @@ from typing import Callable
 
 from kiosk.config import Config
 from kiosk.db.database import transaction
-from kiosk.db.models import Interview, TranscriptJob, utcnow
+from kiosk.db.models import FINISHED_STATUSES, Interview, TranscriptJob, utcnow
 from kiosk.paths import DataDir
 from kiosk.transcripts import engine, interview as interviewmod
 from kiosk.transcripts.engine import LanguageUnsupported, TranscriptError
@@ -26,7 +26,6 @@ from kiosk.transcripts.worker import WorkerGone, WorkerProcess
 
 log = logging.getLogger(__name__)
 
-TRANSCRIBED_STATUSES = ("completed", "interrupted", "recovered")
 MAX_ATTEMPTS = 3
 IDLE_POLL_S = 5.0
 
@@ -47,7 +46,7 @@ def language_of(interview: Interview, template, config: Config) -> str:
 def enqueue_finished() -> int:
     """A pending job for every finished, recorded interview that has none yet; returns how many were added."""
     has_job = TranscriptJob.select(TranscriptJob.interview)
-    rows = (Interview.select(Interview.id).where(Interview.status.in_(TRANSCRIBED_STATUSES) & Interview.is_recorded
+    rows = (Interview.select(Interview.id).where(Interview.status.in_(FINISHED_STATUSES) & Interview.is_recorded
                                                  & Interview.purged_at.is_null() & Interview.id.not_in(has_job)))
     added = 0
     with transaction():

@@ -17,10 +17,6 @@ from kiosk.db.models import Interview
 from kiosk.paths import DataDir
 from tests.harness.speech import ANSWERS, RecordedTake, record_answers, render
 
-# Measured in bench/transcribe_bench.py (bench/README.md): tiny.en misses 1-6 % of these words on average, at most
-# 13 % of one answer; the tests allow 25 %.
-MAX_WER = 0.25
-
 
 @pytest.fixture(scope="session")
 def tiny_model() -> str:

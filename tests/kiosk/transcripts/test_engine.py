@@ -10,8 +10,7 @@ import pytest
 from kiosk import config as configmod
 from kiosk.cli import main
 from kiosk.transcripts import engine
-from tests.harness.speech import ANSWERS, normalise, render, word_error_rate
-from tests.kiosk.transcripts.conftest import MAX_WER
+from tests.harness.speech import ANSWERS, MAX_WER, normalise, render, word_error_rate
 
 
 def test_transcript_options_are_declared_and_checked():

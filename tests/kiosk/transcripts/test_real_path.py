@@ -14,8 +14,7 @@ import webvtt
 
 from kiosk.db.models import TranscriptJob, TranscriptPassage
 from kiosk.transcripts import jobs, search, vtt
-from tests.harness.speech import ANSWERS, normalise, word_error_rate
-from tests.kiosk.transcripts.conftest import MAX_WER
+from tests.harness.speech import ANSWERS, MAX_WER, normalise, word_error_rate
 
 ROOT = Path(__file__).resolve().parents[3]
 
