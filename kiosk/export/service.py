@@ -14,6 +14,7 @@ from kiosk.db.models import AuditLog, Interview, Recording, utcnow
 from kiosk.export.bag import (ExportCancelled, ExportError, ExportFile, ExportResult, ExportSession,
                                 ProgressCallback, export_bag)
 from kiosk.sessions.document import session_document
+from kiosk.sessions.files import caption_files
 from kiosk.sync.overview import sync_summary
 
 
@@ -83,7 +84,7 @@ def to_export_session(interview) -> ExportSession:
         row={"code": interview.code, "candidate": interview.candidate_name, "started_at": _iso(interview.started_at),
              "ended_at": _iso(interview.ended_at), "duration_s": "" if duration is None else round(duration, 1),
              "status": interview.status, "sync_state": sync_summary(interview)},
-        files=[ExportFile(p, p.name) for p in files])
+        files=[ExportFile(p, p.name) for media in files for p in (media, *caption_files(media))])
 
 
 def export_sessions(target: Path, *, since: dt.date | None = None, until: dt.date | None = None,

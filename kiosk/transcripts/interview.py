@@ -66,11 +66,15 @@ def passage_of(row: TranscriptPassage) -> Passage:
                    row.superseded)
 
 
-def stored_passages(interview: Interview, recording: Recording | None = None) -> list[Passage]:
+def stored_passages_by_recording(interview: Interview) -> list[tuple[int, Passage]]:
+    """(recording id, passage) of every stored chapter, in recording then time order."""
     query = TranscriptPassage.select().where(TranscriptPassage.interview == interview)
-    if recording is not None:
-        query = query.where(TranscriptPassage.recording == recording)
-    return [passage_of(r) for r in query.order_by(TranscriptPassage.recording, TranscriptPassage.start)]
+    return [(r.recording_id, passage_of(r)) for r in query.order_by(TranscriptPassage.recording,
+                                                                    TranscriptPassage.start)]
+
+
+def stored_passages(interview: Interview, recording: Recording | None = None) -> list[Passage]:
+    return [p for rid, p in stored_passages_by_recording(interview) if recording is None or rid == recording.id]
 
 
 def pending_chapters(interview: Interview) -> list[tuple[Recording, Chapter]]:
