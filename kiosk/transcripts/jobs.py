@@ -260,6 +260,9 @@ class TranscriptRunner:
             interviewmod.finish(interview)
             _set(job, status="done", error="", finished_at=utcnow())
             log.info("interview %s transcribed", interview.uuid)
+            if self.config["sync.enabled"]:
+                from kiosk.sync.worker import enqueue_interview
+                enqueue_interview(interview, self.data)      # its session JSON now carries the transcript
         except LanguageUnsupported as exc:
             _set(job, status="failed", error=str(exc))
             log.error("interview %s cannot be transcribed: %s", interview.uuid, exc)
@@ -283,8 +286,9 @@ class TranscriptRunner:
 
 def start_if_enabled(config: Config, data: DataDir, *, busy: Callable[[], bool] | None = None,
                      template_of: Callable[[str], object] | None = None) -> TranscriptRunner | None:
-    """The runner, started, when transcript.enabled; None otherwise (the console shows status_line())."""
-    if not config["transcript.enabled"]:
+    """The runner, started, when transcript.enabled and a model is configured; None otherwise (the console shows
+    status_line(), which says how to turn them on)."""
+    if status_line(config):
         return None
     return TranscriptRunner(config, data, busy=busy, template_of=template_of).start()
 

@@ -158,3 +158,22 @@ def test_transcripts_off_says_how_to_turn_them_on(stored_interview):
     s.config.set("transcript.enabled", False)
     assert jobs.start_if_enabled(s.config, s.data) is None
     assert "transcript.enabled = true" in jobs.status_line(s.config)
+
+
+def test_the_apps_background_jobs_run_the_transcripts_and_leave_them_off_without_a_model(stored_interview):
+    from kiosk.background import BackgroundJobs
+
+    s = stored_interview
+    jobs_on = BackgroundJobs(s.config, s.data, busy=lambda: False).start()
+    try:
+        assert jobs_on.transcripts is not None
+        assert wait_for(lambda: status_of(s.interview) == "done", 240), job_of(s.interview).error
+    finally:
+        jobs_on.stop(10)
+    assert jobs_on.transcripts is None and s.reload().transcript.startswith("Q1. ")
+    s.config.set("transcript.model_path", "")
+    jobs_off = BackgroundJobs(s.config, s.data, busy=lambda: False).start()
+    try:
+        assert jobs_off.transcripts is None
+    finally:
+        jobs_off.stop(10)
