@@ -13,9 +13,10 @@ RUN_DEBS := libportaudio2 libasound2-plugins pulseaudio-utils \
  libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 \
  libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxcb-sync1 libxcb-shm0 libx11-xcb1 \
  libxrandr2 libgssapi-krb5-2 libbrotli1 espeak-ng python3-venv
-# What the tests add: a virtual microphone, a virtual display, media tools, the tus server's runtime;
-# the deployment tests: cage (headless) + grim, two X11 window managers + xterm, systemd (a private user manager).
-TEST_DEBS := pulseaudio xvfb xauth xdotool imagemagick ffmpeg curl \
+# What the tests add: a virtual microphone, a virtual display, media tools, the tus server's runtime; speech for the
+# transcript tests (flite beside espeak-ng) and a browser to play recordings with their captions; the deployment
+# tests: cage (headless) + grim, two X11 window managers + xterm, systemd (a private user manager).
+TEST_DEBS := pulseaudio xvfb xauth xdotool imagemagick ffmpeg curl flite chromium \
  cage grim openbox xfwm4 xterm wmctrl x11-utils dbus systemd
 
 .PHONY: run test setup test-setup debs-run debs-test dist bench clean

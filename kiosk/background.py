@@ -1,5 +1,6 @@
-"""The app's background jobs beside the interviews: the sync uploader and retention, both held back while a take is
-in progress (the recorder owns the CPU and the disk, and retention must never run beside a live take).
+"""The app's background jobs beside the interviews: the sync uploader, retention and the transcripts, all held back
+while a take is in progress (the recorder owns the CPU and the disk, and retention must never run beside a live
+take); the transcripts also while a candidate's session is open.
 
 `BackgroundJobs(config, data, busy=..., bus=...)` is what the app's composition root starts after the window is up
 and stops at shutdown with a bounded wait. `take_in_progress(recorder)` is the `busy` test the app passes.
@@ -106,7 +107,8 @@ class RetentionRunner:
 
 
 class BackgroundJobs:
-    """The sync uploader (when sync.enabled) and the retention runner, both paused by `busy`."""
+    """The sync uploader (when sync.enabled), the retention runner and the transcript queue (when
+    transcript.enabled), all paused by `busy`."""
 
     def __init__(self, config: Config, data: DataDir, *, busy: Callable[[], bool],
                  bus: EventBus | None = None, retention_interval_s: float = RETENTION_INTERVAL_S) -> None:
@@ -117,17 +119,27 @@ class BackgroundJobs:
         self.retention_interval_s = retention_interval_s
         self.sync = None                 # kiosk.sync.worker.SyncWorker, or None when sync is off or cannot start
         self.retention: RetentionRunner | None = None
+        self.transcripts = None          # kiosk.transcripts.jobs.TranscriptRunner, or None when transcripts are off
 
     def start(self) -> "BackgroundJobs":
+        from kiosk.sessions import SessionStore
         from kiosk.sync import worker
+        from kiosk.transcripts import jobs as transcript_jobs
         self.sync = worker.start_if_enabled(self.config, self.data, busy=self.busy, bus=self.bus)
         self.retention = RetentionRunner(self.config, busy=self.busy, interval_s=self.retention_interval_s).start()
-        log.info("background jobs started: sync %s, retention every %.1f h",
-                 "on" if self.sync is not None else "off", self.retention_interval_s / 3600)
+        self.transcripts = transcript_jobs.start_if_enabled(
+            self.config, self.data, busy=self.busy, template_of=SessionStore(self.data, self.config).get_template)
+        log.info("background jobs started: sync %s, retention every %.1f h, transcripts %s",
+                 "on" if self.sync is not None else "off", self.retention_interval_s / 3600,
+                 "on" if self.transcripts is not None else "off")
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Bounded: each job gets `timeout` seconds to stop (an upload stops within one block; its offset is saved)."""
+        """Bounded: each job gets `timeout` seconds to stop (an upload stops within one block; its offset is saved;
+        a chapter being transcribed is done again at the next start)."""
+        if self.transcripts is not None:
+            self.transcripts.stop(timeout)
+            self.transcripts = None
         if self.retention is not None:
             self.retention.request_stop()            # both stop at once; the waits below overlap
         if self.sync is not None:

@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "sessions",
     "stats",
     "templates",
+    "transcribe",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

@@ -63,6 +63,11 @@ def _pin_entry(value: str) -> str | None:
     return None if value in allowed else f"use one of {', '.join(sorted(allowed))}"
 
 
+def _transcript_engine(value: str) -> str | None:
+    from kiosk.transcripts.engine import ENGINES     # the registry is the one list of engines
+    return None if value in ENGINES else f"use one of {', '.join(sorted(ENGINES))}"
+
+
 PROFILES = ("webm-vp9-opus", "webm-vp8-opus", "mp4-h264-aac", "audio-opus")
 
 OPTIONS: tuple[Option, ...] = (
@@ -116,6 +121,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("ui.language", str, "", "UI language code, e.g. 'de' (empty = the system's)."),
     Option("ui.failsafe_timeout_s", int, 30, "The error screen returns to the welcome screen after this long.",
            minimum=3),
+    # --- transcripts (kiosk/transcripts/): on the kiosk, after the interview, at idle priority
+    Option("transcript.enabled", bool, True,
+           "Transcribe each answer in the background after the session (needs transcript.model_path)."),
+    Option("transcript.engine", str, "whisper", "Speech recogniser: 'whisper' (faster-whisper, CTranslate2).",
+           check=_transcript_engine),
+    Option("transcript.model_path", str, "",
+           "Folder of the speech model, copied onto the kiosk (empty = transcripts off); see docs/transcripts.md."),
     # --- admin
     Option("admin.entry", str, "both", "How the admin PIN pad is opened: corner-long-press, key-chord or both.",
            check=_pin_entry),

@@ -1,7 +1,8 @@
 """`kiosk doctor`: is this machine ready to record? Each check says what it found and, for a problem, the fix.
 
 A check that fails with `blocks=True` means a candidate could not be recorded (camera, microphone, encoders, disk,
-database); the command then exits non-zero. Sync and autostart problems are reported but do not block recording.
+database); the command then exits non-zero. Sync, transcript and autostart problems are reported but do not block
+recording.
 """
 
 from __future__ import annotations
@@ -269,6 +270,20 @@ def check_sync(config: Config) -> Check:
     return Check("sync", "ok", f"{tus._safe(url)}: tus {', '.join(caps.versions) or '1.0.0'}, extensions: {extensions}")
 
 
+def check_transcripts(config: Config) -> Check:
+    """Is the speech model there and usable? Loads it (a second or two for a small Whisper model)."""
+    from kiosk.transcripts import engine, jobs
+
+    off = jobs.status_line(config)
+    if off:
+        return Check("transcripts", "warn", off.split(" Fix: ")[0], off.partition(" Fix: ")[2])
+    try:
+        transcriber = engine.open_transcriber(config["transcript.engine"], config["transcript.model_path"])
+    except engine.TranscriptError as exc:
+        return Check("transcripts", "fail", str(exc).split(" Fix: ")[0], str(exc).partition(" Fix: ")[2])
+    return Check("transcripts", "ok", transcriber.describe())
+
+
 def check_autostart() -> Check:
     found = {k: v for k, v in autostart.status().items() if v}
     if not found:
@@ -294,7 +309,8 @@ def run_all(config: Config, data: DataDir) -> list[Check]:
     quick: list[tuple[str, Callable[[], Check], bool]] = [
         ("encoders", lambda: check_encoders(config), True), ("disk", lambda: check_disk(config, data), True),
         ("database", lambda: check_database(data), True), ("clock", lambda: check_clock(data), True),
-        ("sync", lambda: check_sync(config), False), ("autostart", check_autostart, False)]
+        ("sync", lambda: check_sync(config), False), ("transcripts", lambda: check_transcripts(config), False),
+        ("autostart", check_autostart, False)]
     for name, fn, blocks in quick:
         try:
             results[name] = fn()
@@ -302,7 +318,7 @@ def run_all(config: Config, data: DataDir) -> list[Check]:
             results[name] = Check(name, "fail", f"the check itself failed: {exc!r}", "see the log", blocks)
     for thread in threads:
         thread.join()
-    order = ["camera", "microphone", "encoders", "disk", "database", "clock", "sync", "autostart"]
+    order = ["camera", "microphone", "encoders", "disk", "database", "clock", "sync", "transcripts", "autostart"]
     return [results[name] for name in order]
 
 

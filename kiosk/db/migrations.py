@@ -95,10 +95,50 @@ def _v2_templates(database: pw.SqliteDatabase, migrator: SqliteMigrator) -> None
     migrate(migrator.add_column("interview", "template_sha256", pw.TextField(default="")))
 
 
+V4_TRANSCRIPT_DDL = """
+CREATE TABLE "transcript_job" ("id" INTEGER NOT NULL PRIMARY KEY, "interview_id" INTEGER NOT NULL,
+  "status" VARCHAR(255) NOT NULL, "engine" TEXT NOT NULL, "language" TEXT NOT NULL, "error" TEXT NOT NULL,
+  "attempts" INTEGER NOT NULL, "chapters_total" INTEGER, "chapters_done" INTEGER NOT NULL,
+  "created_at" TEXT NOT NULL, "updated_at" TEXT NOT NULL, "finished_at" TEXT,
+  FOREIGN KEY ("interview_id") REFERENCES "interview" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX "transcript_job_interview_id" ON "transcript_job" ("interview_id");
+CREATE INDEX "transcript_job_status" ON "transcript_job" ("status");
+CREATE TABLE "transcript_passage" ("id" INTEGER NOT NULL PRIMARY KEY, "interview_id" INTEGER NOT NULL,
+  "recording_id" INTEGER NOT NULL, "chapter_index" INTEGER NOT NULL, "label" TEXT NOT NULL, "start" REAL NOT NULL,
+  "end" REAL NOT NULL, "heading" TEXT NOT NULL, "question_index" INTEGER, "superseded" INTEGER NOT NULL,
+  "text" TEXT NOT NULL, "words" TEXT NOT NULL, "language" TEXT NOT NULL, "engine" TEXT NOT NULL,
+  "created_at" TEXT NOT NULL,
+  FOREIGN KEY ("interview_id") REFERENCES "interview" ("id") ON DELETE CASCADE,
+  FOREIGN KEY ("recording_id") REFERENCES "recording" ("id") ON DELETE CASCADE);
+CREATE INDEX "transcript_passage_interview_id" ON "transcript_passage" ("interview_id");
+CREATE UNIQUE INDEX "transcript_passage_recording_id_chapter_index"
+  ON "transcript_passage" ("recording_id", "chapter_index");
+CREATE VIRTUAL TABLE "transcript_search" USING fts5("text", content='transcript_passage', content_rowid='id',
+  tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER "transcript_search_insert" AFTER INSERT ON "transcript_passage"
+  BEGIN INSERT INTO "transcript_search" (rowid, "text") VALUES (new."id", new."text"); END;
+CREATE TRIGGER "transcript_search_delete" AFTER DELETE ON "transcript_passage"
+  BEGIN INSERT INTO "transcript_search" ("transcript_search", rowid, "text") VALUES ('delete', old."id", old."text");
+  END;
+CREATE TRIGGER "transcript_search_update" AFTER UPDATE OF "text" ON "transcript_passage"
+  BEGIN INSERT INTO "transcript_search" ("transcript_search", rowid, "text") VALUES ('delete', old."id", old."text");
+  INSERT INTO "transcript_search" (rowid, "text") VALUES (new."id", new."text"); END;
+"""
+
+
+def _v4_transcripts(database: pw.SqliteDatabase, migrator: SqliteMigrator) -> None:
+    """Transcripts: one background job per interview (its state survives a restart), one passage per chapter
+    (answer or retake) with its words and times, and an FTS5 index over the passages' text.
+    Version 3 is left to the privacy change, which lands beside this one."""
+    for statement in _split(V4_TRANSCRIPT_DDL):
+        database.execute_sql(statement)
+
+
 # (version it brings the database to, step). Append only.
 STEPS: list[tuple[int, Callable[[pw.SqliteDatabase, SqliteMigrator], None]]] = [
     (1, _v1_initial),
     (2, _v2_templates),
+    (4, _v4_transcripts),
 ]
 
 LATEST = STEPS[-1][0]

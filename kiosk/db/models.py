@@ -268,7 +268,53 @@ class Setting(BaseModel):
         table_name = "setting"
 
 
-ALL_MODELS = (Interview, Recording, Event, SyncState, AuditLog, Setting, InterviewTemplate)
+TRANSCRIPT_STATUSES = ("pending", "running", "done", "failed", "blocked")
+
+
+class TranscriptJob(BaseModel):
+    """The background transcription of one interview (kiosk/transcripts/jobs.py); survives restarts."""
+
+    interview = pw.ForeignKeyField(Interview, backref="transcript_jobs", unique=True, on_delete="CASCADE")
+    status = pw.CharField(default="pending", index=True)       # see TRANSCRIPT_STATUSES
+    engine = SafeTextField(default="")
+    language = SafeTextField(default="")
+    error = SafeTextField(default="")                           # why it failed or is blocked, with the fix
+    attempts = pw.IntegerField(default=0)
+    chapters_total = pw.IntegerField(null=True)
+    chapters_done = pw.IntegerField(default=0)
+    created_at = UtcDateTimeField(default=utcnow)
+    updated_at = UtcDateTimeField(default=utcnow)
+    finished_at = UtcDateTimeField(null=True)
+
+    class Meta:
+        table_name = "transcript_job"
+
+
+class TranscriptPassage(BaseModel):
+    """The words of one chapter (answer or retake) of a recording; `text` is indexed by FTS5 (transcript_search)."""
+
+    interview = pw.ForeignKeyField(Interview, backref="transcript_passages", on_delete="CASCADE", index=True)
+    recording = pw.ForeignKeyField(Recording, backref="transcript_passages", on_delete="CASCADE", index=False)
+    chapter_index = pw.IntegerField()
+    label = SafeTextField()
+    start = pw.FloatField()
+    end = pw.FloatField()
+    heading = SafeTextField(default="")                         # the question's text, else the label
+    question_index = pw.IntegerField(null=True)
+    superseded = pw.BooleanField(default=False)
+    text = SafeTextField(default="")
+    words = JsonField()                                        # [{"start", "end", "text", "probability"}, ...]
+    language = SafeTextField(default="")
+    engine = SafeTextField(default="")
+    created_at = UtcDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "transcript_passage"
+        indexes = ((("recording", "chapter_index"), True),)
+
+
+ALL_MODELS = (Interview, Recording, Event, SyncState, AuditLog, Setting, InterviewTemplate, TranscriptJob,
+              TranscriptPassage)
 
 
 def get_setting(key: str, default: str | None = None) -> str | None:

@@ -13,6 +13,7 @@ from kiosk.export.bag import (ExportCancelled, ExportError, ExportFile, ExportRe
                                 ProgressCallback, export_bag)
 from kiosk.sessions import queries
 from kiosk.sessions.document import session_document
+from kiosk.sessions.files import caption_files
 from kiosk.sessions.store import SessionStore
 from kiosk.sync.overview import sync_summary
 
@@ -54,7 +55,7 @@ def to_export_session(interview) -> ExportSession:
         row={"code": interview.code, "candidate": interview.candidate_name, "started_at": _iso(interview.started_at),
              "ended_at": _iso(interview.ended_at), "duration_s": "" if duration is None else round(duration, 1),
              "status": interview.status, "sync_state": sync_summary(interview)},
-        files=[ExportFile(p, p.name) for p in files])
+        files=[ExportFile(p, p.name) for media in files for p in (media, *caption_files(media))])
 
 
 def export_sessions(store: SessionStore, target: Path, *, since: dt.date | None = None, until: dt.date | None = None,

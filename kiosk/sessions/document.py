@@ -2,7 +2,8 @@
 values. It is the one shape of an interview: uploaded next to the recording by sync, written into exports as
 session.json, printed by `kiosk sessions show --json` and read by the admin console.
 
-Field names follow the seed (the Interview table); times are ISO 8601 UTC. The kiosk's process bookkeeping (owner
+Field names follow the seed (the Interview table, with its `transcript` and `summary`); the transcript's passages
+(words with times) and figures per question come from kiosk/transcripts. Times are ISO 8601 UTC. The kiosk's process bookkeeping (owner
 pid/host/boot id) is left out.
 """
 
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from kiosk.db.models import Event, Interview, Recording
+from kiosk.sessions.files import caption_files
+from kiosk.transcripts import summary as transcript_summary
+from kiosk.transcripts.interview import stored_passages_by_recording
 
 FORMAT = "kiosk-session/1"
 _PRIVATE_FIELDS = {"id", "owner_pid", "owner_host", "owner_boot_id"}
@@ -38,6 +42,7 @@ def recording_entry(rec: Recording) -> dict[str, Any]:
         "sha256": rec.sha256, "frames_written": rec.frames_written, "frames_dropped": rec.frames_dropped,
         "error": rec.error, "started_at": iso(rec.started_at), "ended_at": iso(rec.ended_at),
         "deleted_at": iso(rec.deleted_at),
+        "caption_files": [p.name for p in caption_files(Path(rec.path))],      # WebVTT captions, then chapters
     }
 
 
@@ -59,6 +64,12 @@ def build(interview: Interview, recordings: Iterable[Recording], events: Iterabl
     if events is not None:
         file_of = {r.id: Path(r.path).name for r in recordings}
         document["events"] = [event_entry(e, file_of) for e in events]
+        # Per chapter (answer or retake): the words with their times; per question: the summary's figures.
+        passages = stored_passages_by_recording(interview)
+        document["transcript_passages"] = [
+            {**p.to_json(), "recording": file_of.get(rid)} for rid, p in passages]
+        document["transcript_figures"] = [f.to_json() for f in transcript_summary.per_question(
+            [p for _, p in passages])]
     return document
 
 

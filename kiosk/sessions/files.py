@@ -1,5 +1,6 @@
-"""The files that belong to one take on disk: the media file, its journal (while live), its metadata sidecar and
-the original kept during a finalize remux. The names come from the media engine that writes them."""
+"""The files that belong to one take on disk: the media file, its journal (while live), its metadata sidecar, the
+original kept during a finalize remux and its WebVTT captions and chapters. The names come from the engines that
+write them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from kiosk.media.finalize import sidecar as sidecar_of
 from kiosk.media.journal import is_locked as journal_locked, journal_path as journal_of
+from kiosk.transcripts.vtt import caption_paths
 
 MEDIA_SUFFIXES = (".webm", ".mkv", ".mp4", ".m4a")
 
@@ -17,9 +19,15 @@ def orig_of(media: Path) -> Path:
     return media.with_name(f"{media.stem}.orig{media.suffix}")
 
 
+def caption_files(media: Path) -> list[Path]:
+    """The take's WebVTT captions and chapters (written by the transcripts), those that exist."""
+    return [p for p in caption_paths(media) if p.exists()]
+
+
 def take_files(media: Path) -> list[Path]:
-    """Every file of a take that exists: media, sidecar, journal, remux original."""
-    return [p for p in (media, sidecar_of(media), journal_of(media), orig_of(media)) if p.exists()]
+    """Every file of a take that exists: media, sidecar, journal, remux original, captions and chapters."""
+    return [p for p in (media, sidecar_of(media), journal_of(media), orig_of(media)) if p.exists()] + \
+        caption_files(media)
 
 
 def read_sidecar(media: Path) -> dict | None:
@@ -34,5 +42,5 @@ def file_exists(path: str | None) -> bool:
     return bool(path) and Path(path).exists()
 
 
-__all__ = ["MEDIA_SUFFIXES", "file_exists", "journal_locked", "journal_of", "orig_of", "read_sidecar", "sidecar_of",
+__all__ = ["MEDIA_SUFFIXES", "caption_files", "file_exists", "journal_locked", "journal_of", "orig_of", "read_sidecar", "sidecar_of",
            "take_files"]

@@ -19,6 +19,7 @@ from pathlib import Path
 from kiosk.db.database import transaction
 from kiosk.db.models import FINISHED_STATUSES, AuditLog, Interview, Recording, SyncState, utcnow
 from kiosk.sessions.files import journal_of, sidecar_of
+from kiosk.transcripts.vtt import caption_paths
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,9 @@ class RetentionReport:
 
 
 def _companions(media: Path) -> list[Path]:
-    """The files that belong to a recording: itself and its metadata sidecar (never the take journal of a live one)."""
-    return [media, sidecar_of(media)]
+    """The files that belong to a recording: itself, its metadata sidecar and its captions (the transcript is
+    personal data: it goes with the recording); never the take journal of a live one."""
+    return [media, sidecar_of(media), *caption_paths(media)]
 
 
 def _size(paths: list[Path]) -> int:
