@@ -8,6 +8,7 @@ out-of-range values are refused at start with an error that names the file, the 
 from __future__ import annotations
 
 import os
+import socket
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,11 @@ def _pin_entry(value: str) -> str | None:
     return None if value in allowed else f"use one of {', '.join(sorted(allowed))}"
 
 
+def _recipients(value: list) -> str | None:
+    from kiosk.privacy.crypto import recipients_problem
+    return recipients_problem(value)
+
+
 PROFILES = ("webm-vp9-opus", "webm-vp8-opus", "mp4-h264-aac", "audio-opus")
 
 OPTIONS: tuple[Option, ...] = (
@@ -102,6 +108,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("sync.bandwidth_kbps", int, 0, "Upload bandwidth cap in kbit/s (0 = none).", minimum=0),
     Option("sync.verify", bool, True, "Confirm each upload by checksum or by reading it back when the server allows."),
     Option("sync.kiosk_id", str, "", "This kiosk's name in upload metadata (default: the host name)."),
+    # --- privacy
+    Option("privacy.recipients", list, [],
+           "The centre's age public keys (age1...): finished takes and session JSON are encrypted to them "
+           "(empty = not encrypted).", check=_recipients),
     # --- interview flow / UI
     Option("ui.idle_timeout_s", int, 120, "Idle this long anywhere -> back to the welcome screen.", minimum=10),
     Option("ui.countdown_s", int, 3, "Countdown before a take starts automatically.", minimum=0, maximum=30),
@@ -128,7 +138,7 @@ OPTIONS_BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
 
 def _type_name(t: type) -> str:
     return {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
-            Size: 'a size such as "1280x720"'}[t]
+            Size: 'a size such as "1280x720"', list: "a list of strings"}[t]
 
 
 def _coerce(option: Option, value: Any, where: str) -> Any:
@@ -142,6 +152,8 @@ def _coerce(option: Option, value: Any, where: str) -> Any:
     ok = isinstance(value, t) and not (t is int and isinstance(value, bool))
     if t is float and isinstance(value, int) and not isinstance(value, bool):
         value, ok = float(value), True
+    if t is list:
+        ok = ok and all(isinstance(item, str) for item in value)
     if not ok:
         raise ConfigError(f"{where}: '{option.name}' must be {_type_name(t)}, not {value!r}. "
                           f"Fix: set it like {option.name.split('.', 1)[1]} = {_toml_literal(option.default)}")
@@ -168,6 +180,8 @@ def _toml_literal(value: Any) -> str:
         value = str(value)
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_literal(item) for item in value) + "]"
     return repr(value)
 
 
@@ -244,6 +258,8 @@ def load(path: Path | None) -> Config:
             value: Any = raw
             if option.type is bool:
                 value = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif option.type is list:
+                value = raw.replace(",", " ").split()
             elif option.type in (int, float):
                 try:
                     value = option.type(raw)
@@ -271,3 +287,8 @@ def save_settings(config: Config, changes: Mapping[str, Any], path: Path | None 
     config.values.update(trial.values)
     config.source = target
     return target
+
+
+def kiosk_id(config: Config) -> str:
+    """This kiosk's name in upload metadata, manifests and its public key line."""
+    return config["sync.kiosk_id"] or socket.gethostname()

@@ -30,6 +30,8 @@ PRAGMAS = (
     ("foreign_keys", 1),
     ("busy_timeout", 10_000),
     ("synchronous", "full"),
+    # A deleted row's text is overwritten with zeros, not left in a free page (erasure must erase).
+    ("secure_delete", 1),
 )
 
 # Bound to a file by open_database(); the models use it.

@@ -19,7 +19,6 @@ import logging
 import mimetypes
 import os
 import random
-import socket
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -29,7 +28,7 @@ from typing import Callable
 import peewee as pw
 
 from kiosk import logs
-from kiosk.config import Config
+from kiosk.config import Config, kiosk_id
 from kiosk.db.database import db, transaction
 from kiosk.db.models import FINISHED_STATUSES, KEPT_STATES, Interview, Recording, SyncState, utcnow
 from kiosk.events import EventBus
@@ -280,7 +279,7 @@ class SyncWorker:
         self.quick_retries = quick_retries
         self.quick_retry_delay_s = quick_retry_delay_s
         self.auto_queue = auto_queue
-        self.kiosk_id = config["sync.kiosk_id"] or socket.gethostname()
+        self.kiosk_id = kiosk_id(config)
         self.throttle = tus.Throttle(config["sync.bandwidth_kbps"] * 1000 / 8)
         # Validates the URL, token policy and CA bundle now, so a bad setting is reported at start.
         self._client = tus.TusClient(self.server_url, token=config["sync.token"], ca_bundle=config["sync.ca_bundle"],
