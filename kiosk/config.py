@@ -32,6 +32,7 @@ class Option:
     maximum: float | None = None
     # Extra check beyond type/choices/range: returns an error text or None.
     check: Callable[[Any], str | None] | None = None
+    secret: bool = False     # never shown: `config show` prints *** in its place
 
     @property
     def section(self) -> str:
@@ -102,7 +103,7 @@ OPTIONS: tuple[Option, ...] = (
     # --- sync
     Option("sync.enabled", bool, False, "Upload finished sessions to a tus 1.0 server."),
     Option("sync.server_url", str, "", "The tus endpoint, e.g. https://centre.example.org/files/"),
-    Option("sync.token", str, "", "Bearer token sent to the sync server (never logged)."),
+    Option("sync.token", str, "", "Bearer token sent to the sync server (never logged).", secret=True),
     Option("sync.ca_bundle", str, "", "Path of a CA bundle for a server with a private certificate."),
     Option("sync.chunk_mb", float, 4.0, "Size of each PATCH request in MiB.", minimum=0.0625, maximum=256),
     Option("sync.bandwidth_kbps", int, 0, "Upload bandwidth cap in kbit/s (0 = none).", minimum=0),
@@ -210,7 +211,17 @@ class Config:
             raise ConfigError(f"{where}: unknown setting '{name}'. Fix: see 'kiosk config show' for the valid names.")
         self.values[name] = _coerce(option, value, where)
 
-    def to_toml(self, with_help: bool = True) -> str:
+    def shown(self) -> dict[str, Any]:
+        """The values as they may be shown: each secret that is set becomes ***, each URL loses its user:password."""
+        from kiosk.sync.tus import _safe as without_credentials
+
+        return {o.name: "***" if o.secret and self.values[o.name] else
+                without_credentials(self.values[o.name]) if o.name.endswith("_url") else self.values[o.name]
+                for o in OPTIONS}
+
+    def to_toml(self, with_help: bool = True, values: Mapping[str, Any] | None = None) -> str:
+        """The settings as a kiosk.toml text (`values` instead of this config's own, e.g. ``shown()``)."""
+        values = self.values if values is None else values
         lines: list[str] = []
         section = None
         for option in OPTIONS:
@@ -219,7 +230,7 @@ class Config:
                 lines.append(f"\n[{section}]")
             if with_help:
                 lines.append(f"# {option.help}")
-            lines.append(f"{option.name.split('.', 1)[1]} = {_toml_literal(self.values[option.name])}")
+            lines.append(f"{option.name.split('.', 1)[1]} = {_toml_literal(values[option.name])}")
         return "\n".join(lines).lstrip() + "\n"
 
 

@@ -195,6 +195,12 @@ class Event(BaseModel):
         return chain.event_fields(self.seq, self.time, self.offset_s, self.kind, self.question_index,
                                   self.recording.path if self.recording_id else None, self.detail)
 
+    @classmethod
+    def chain_of(cls, interview) -> list[dict[str, Any]]:
+        """The interview's events in chain order, each as the session JSON carries it (hashed fields + links)."""
+        return [{**event.chain_fields(), "prev_sha256": event.prev_sha256, "sha256": event.sha256}
+                for event in cls.select().where(cls.interview == interview).order_by(cls.seq, cls.id)]
+
     def save(self, force_insert: bool = False, only=None):
         if self._pk is not None and not force_insert:
             return super().save(force_insert=force_insert, only=only)

@@ -70,6 +70,16 @@ def public_line(key: Ed25519PublicKey, comment: str) -> str:
     return f"{KEY_TYPE} {base64.b64encode(_public_blob(key)).decode()} {comment}".rstrip()
 
 
+def fingerprint(key: Ed25519PublicKey) -> str:
+    return "SHA256:" + base64.b64encode(hashlib.sha256(_public_blob(key)).digest()).decode().rstrip("=")
+
+
+def for_kiosk(data, config) -> "KioskKey":
+    """This kiosk's key (created at its first start), named by its kiosk id."""
+    from kiosk.config import kiosk_id
+    return KioskKey.load_or_create(data.signing_key, kiosk_id(config))
+
+
 def parse_public_line(line: str) -> Ed25519PublicKey:
     parts = line.split()
     # An allowed_signers line puts the principal (and options) first: find the key type.
@@ -122,6 +132,11 @@ class KioskKey:
     @property
     def public_line(self) -> str:
         return public_line(self.public, self.kiosk_id)
+
+    @property
+    def fingerprint(self) -> str:
+        """As ssh-keygen -l shows it: SHA256:base64 of the key blob, unpadded."""
+        return fingerprint(self.public)
 
     @property
     def allowed_signers_line(self) -> str:
