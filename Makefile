@@ -14,7 +14,7 @@ RUN_DEBS := libportaudio2 libasound2-plugins pulseaudio-utils \
  libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxcb-sync1 libxcb-shm0 libx11-xcb1 \
  libxrandr2 libgssapi-krb5-2 libbrotli1 espeak-ng python3-venv
 # What the tests add: a virtual microphone, a virtual display, media tools, the tus server's runtime.
-TEST_DEBS := pulseaudio xvfb xauth xdotool imagemagick ffmpeg curl
+TEST_DEBS := pulseaudio xvfb xauth xdotool imagemagick ffmpeg curl age openssh-client
 
 .PHONY: run test setup test-setup debs-run debs-test dist bench clean
 

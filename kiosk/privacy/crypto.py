@@ -217,28 +217,24 @@ def decrypt_to(path: Path, identities: Sequence[x25519.Identity], out: BinaryIO)
     return writer.digest.hexdigest()
 
 
-def _mount_types() -> dict[str, str]:
-    """Mount point -> filesystem type, from the kernel's table."""
+def filesystem_type(path: Path | str) -> str:
+    """The type of the filesystem `path` is on (tmpfs, ext4, vfat ...), from the kernel's mount table; "" when
+    unknown (no /proc)."""
     types = {}
     with contextlib.suppress(OSError), open("/proc/self/mountinfo", encoding="utf-8") as handle:
         for line in handle:
-            fields = line.split()
-            if " - " in line:
-                after = line.split(" - ", 1)[1].split()
-                types[fields[4].replace("\\040", " ")] = after[0]
-    return types
+            before, _, after = line.partition(" - ")
+            types[before.split()[4].replace("\\040", " ")] = after.split()[0]
+    real = os.path.realpath(path)
+    mount = max((m for m in types if real == m or real.startswith(m.rstrip("/") + "/")), key=len, default="")
+    return types.get(mount, "")
 
 
 def private_memory_dir() -> Path:
     """A folder in RAM (tmpfs) that only this user can enter: $XDG_RUNTIME_DIR, else /dev/shm."""
-    types = _mount_types()
     for candidate in (os.environ.get("XDG_RUNTIME_DIR", ""), "/dev/shm"):
-        if not candidate or not os.path.isdir(candidate):
-            continue
-        real = os.path.realpath(candidate)
-        mount = max((m for m in types if real == m or real.startswith(m.rstrip("/") + "/")), key=len, default="")
-        if types.get(mount) in ("tmpfs", "ramfs"):
-            return Path(real)
+        if candidate and os.path.isdir(candidate) and filesystem_type(candidate) in ("tmpfs", "ramfs"):
+            return Path(os.path.realpath(candidate))
     raise PrivacyError("no tmpfs to decrypt into (neither $XDG_RUNTIME_DIR nor /dev/shm is in RAM), so a decrypted "
                        "take would touch the disk. Fix: log in through a session manager that sets XDG_RUNTIME_DIR, "
                        "or mount a tmpfs on /dev/shm")
