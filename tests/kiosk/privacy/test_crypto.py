@@ -13,7 +13,7 @@ import pyrage
 import pytest
 
 from kiosk.privacy import PrivacyError, crypto
-from tests.kiosk.db.fixtures import decode, record_real_take
+from tests.helpers.db import decode, record_real_take
 from tests.kiosk.privacy.helpers import age_decrypt, make_centre_key
 
 

@@ -9,13 +9,12 @@ import pytest
 from kiosk.db import models
 from kiosk.db.database import close_database, db, open_database
 from kiosk.privacy import chain
-from tests.kiosk.db.fixtures import data  # noqa: F401  (fixture)
 from tests.kiosk.db.test_migrations import _build_v1
 
 UUID = "11111111-1111-4111-8111-111111111111"
 
 
-def test_old_events_are_chained_and_old_audit_entries_lose_names_and_codes(data):  # noqa: F811
+def test_old_events_are_chained_and_old_audit_entries_lose_names_and_codes(data):
     _build_v1(data.database)
     conn = sqlite3.connect(data.database)
     conn.executescript(f"""
@@ -53,7 +52,7 @@ def test_old_events_are_chained_and_old_audit_entries_lose_names_and_codes(data)
     assert b"OLD-CODE-1" not in data.database.read_bytes() and b"Old Name" not in data.database.read_bytes()
 
 
-def test_an_edited_event_breaks_the_chain_at_that_event(data):  # noqa: F811
+def test_an_edited_event_breaks_the_chain_at_that_event(data):
     open_database(data.database)
     try:
         interview = models.Interview.create()
