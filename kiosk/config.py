@@ -201,6 +201,8 @@ class Config:
 
     values: dict[str, Any] = field(default_factory=lambda: {o.name: o.default for o in OPTIONS})
     source: Path | None = None
+    # Settings whose value came from a KIOSK_* environment variable: never written back into the file.
+    from_environment: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -278,23 +280,42 @@ def load(path: Path | None) -> Config:
                     raise ConfigError(f"environment {env}: {raw!r} is not {_type_name(option.type)}. "
                                       f"Fix: export {env}={_toml_literal(option.default)}") from None
             config.values[option.name] = _coerce(option, value, f"environment {env}")
+            config.from_environment[option.name] = config.values[option.name]
     return config
 
 
+def _toml_value(value: Any) -> Any:
+    return str(value) if isinstance(value, Size) else value
+
+
 def save_settings(config: Config, changes: Mapping[str, Any], path: Path | None = None) -> Path:
-    """Validate `changes` (ConfigError names the problem), apply them to `config` and write the whole kiosk.toml
-    atomically (temporary file, fsync, rename). Returns the file written."""
+    """Validate `changes` (ConfigError names the problem), apply them to `config` and write them into kiosk.toml:
+    only the keys changed, the rest of the file (comments, order, other keys) as it was, its mode kept (a new file
+    is 0600). A value that came from the environment and is unchanged is not written (a token passed as
+    KIOSK_SYNC_TOKEN stays out of the file). Atomic: temporary file, fsync, rename. Returns the file written."""
+    import tomlkit
+
+    from kiosk.privacy.files import PRIVATE_FILE, write_private
+
     trial = Config(values=dict(config.values), source=config.source)
     for name, value in changes.items():
         trial.set(name, value, where="admin console")
     target = Path(path or config.source or resolve_config_file())
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(temp, "w", encoding="utf-8") as handle:
-        handle.write(trial.to_toml())
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, target)
+    try:
+        document = tomlkit.parse(target.read_text(encoding="utf-8")) if target.exists() else tomlkit.document()
+        mode = target.stat().st_mode & 0o777 if target.exists() else PRIVATE_FILE
+    except (OSError, UnicodeDecodeError, tomlkit.exceptions.ParseError) as exc:
+        raise ConfigError(f"{target}: cannot be read to save the change ({exc}). Nothing was written. "
+                          f"Fix: correct the file, or check its permissions.") from None
+    for name in changes:
+        if name in config.from_environment and trial.values[name] == config.from_environment[name]:
+            continue
+        section, key = name.split(".", 1)
+        if section not in document:
+            document[section] = tomlkit.table()
+        document[section][key] = _toml_value(trial.values[name])
+    write_private(target, tomlkit.dumps(document).encode("utf-8"), mode=mode)
     config.values.update(trial.values)
     config.source = target
     return target

@@ -54,20 +54,21 @@ def fsync_dir(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def create_private(path: Path) -> Iterator[BinaryIO]:
-    """Open a new file 0600 for writing; fails when it exists (nothing is ever overwritten by accident)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+def create_private(path: Path, mode: int = PRIVATE_FILE) -> Iterator[BinaryIO]:
+    """Open a new file (0600 unless told) for writing; fails when it exists (nothing is overwritten by accident)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    os.fchmod(fd, mode)                  # whatever the umask
     with os.fdopen(fd, "wb") as handle:
         yield handle
         handle.flush()
         os.fsync(handle.fileno())
 
 
-def write_private(path: Path, data: bytes) -> Path:
-    """Write `data` to `path` 0600, atomically: a reader sees the old file or the whole new one, never a part."""
+def write_private(path: Path, data: bytes, mode: int = PRIVATE_FILE) -> Path:
+    """Write `data` to `path` (0600 unless told), atomically: a reader sees the old file or the whole new one."""
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temp.unlink(missing_ok=True)           # our own leftover from a crash of this pid's predecessor
-    with create_private(temp) as handle:
+    with create_private(temp, mode) as handle:
         handle.write(data)
     os.replace(temp, path)
     fsync_dir(path.parent)
