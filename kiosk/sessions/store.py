@@ -28,6 +28,7 @@ from kiosk.db.database import open_database, transaction
 from kiosk.db.models import KEPT_STATES, AuditLog, Event, Interview, Recording, utcnow
 from kiosk.media.naming import recording_path
 from kiosk.paths import DataDir
+from kiosk.privacy import PrivacyError, takes
 from kiosk.sessions import queries, templates as templatesmod
 from kiosk.sessions.errors import SessionError
 from kiosk.sessions.files import file_exists, journal_locked, take_files
@@ -140,7 +141,7 @@ class SessionStore:
         with transaction():
             interview = Interview.create(template=template, code=code, candidate_name=clean(candidate_name),
                                          candidate_ref=clean(candidate_ref), status="scheduled")
-            AuditLog.record(actor, "schedule", interview.uuid, template=template, code=code)
+            AuditLog.record(actor, "schedule", interview.uuid, template=template)     # never the code: personal
         # Never the name, reference or code at INFO: the uuid is what the log knows an interview by.
         log.info("interview %s scheduled (template %s)", interview.uuid, template,
                  extra={"interview": interview.uuid})
@@ -242,7 +243,20 @@ class SessionStore:
                         reason=reason, error=clean(error) if error else None)
         log.info("interview %s ended: %s (%s)", interview.uuid, status, reason or outcome,
                  extra={"interview": interview.uuid})
+        if recording is not None:
+            self._close_take(recording)
         return interview
+
+    def _close_take(self, recording: Recording) -> None:
+        """Seal the finished take and sign its manifest (kiosk.privacy.takes), after its rows are committed. A
+        failure keeps the plaintext take and is retried at the next start."""
+        if self.config is None:
+            return
+        try:
+            takes.close_take(self.data, self.config, recording)
+        except (PrivacyError, OSError) as exc:
+            log.error("take %s kept unsealed, sealed at the next start: %s", Path(recording.path).name, exc,
+                      extra={"interview": recording.interview.uuid})
 
     # ------------------------------------------------------------------ lower level, for the UI and record.py
     def new_recording_path(self, interview_uuid: str, profile: str) -> Path:
@@ -324,6 +338,7 @@ class SessionStore:
             interview.end_reason = reason or ("completed" if ok else "finalize failed")
             interview.save()
             self._event(interview, "session.ended", recording=recording, status=interview.status, source="cli")
+        self._close_take(recording)
         return interview
 
     def record_consent(self, interview: Interview, version: str) -> None:
@@ -361,8 +376,12 @@ class SessionStore:
         return queries.find_interview(uuid)
 
     def recover_at_start(self, recover: Recover | None = None) -> RecoveryReport:
-        """Repair what a crash left before anything records (kiosk.sessions.recovery)."""
-        return StartupRecovery(self, recover).run()
+        """Repair what a crash left before anything records (kiosk.sessions.recovery), then seal and sign every
+        finished take not closed yet (recovered now, or cut off between finalize and sealing)."""
+        report = StartupRecovery(self, recover).run()
+        if self.config is not None:
+            report.closed = takes.close_pending(self.data, self.config)
+        return report
 
     # ------------------------------------------------------------------ reading
     # ------------------------------------------------------------------ deleting (asked for by an admin)
