@@ -59,6 +59,15 @@ class DataDir:
         return self.root / "tmp"
 
     @property
+    def sync(self) -> Path:
+        """Where the session JSON files that sync uploads are written."""
+        return self.root / "sync"
+
+    def sync_document(self, interview_uuid: str) -> Path:
+        """The session JSON sync uploads for one interview (sealed beside it as .age when encryption is on)."""
+        return self.sync / f"{interview_uuid}.session.json"
+
+    @property
     def keys(self) -> Path:
         return self.root / "keys"
 

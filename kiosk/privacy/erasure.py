@@ -32,22 +32,32 @@ class ErasedFile:
     sha256: str
 
 
-def erase_files(paths: Iterable[Path]) -> list[ErasedFile]:
-    """Hash each existing file, remove it, fsync its folder. Returns what was removed."""
-    erased, folders = [], set()
+def describe(paths: Iterable[Path]) -> list[ErasedFile]:
+    """Name, size and sha256 of each existing file (for the audit entry written before anything goes)."""
+    found = []
     for path in dict.fromkeys(paths):
         try:
             with open(path, "rb") as handle:
                 digest = hashlib.file_digest(handle, "sha256").hexdigest()
-            size = path.stat().st_size
+            found.append(ErasedFile(path.name, path.stat().st_size, digest))
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def remove(paths: Iterable[Path]) -> int:
+    """Remove each existing file and fsync its folder; returns how many were removed."""
+    folders, removed = set(), 0
+    for path in dict.fromkeys(paths):
+        try:
             path.unlink()
         except FileNotFoundError:
             continue
-        erased.append(ErasedFile(path.name, size, digest))
+        removed += 1
         folders.add(path.parent)
     for folder in folders:
         fsync_dir(folder)
-    return erased
+    return removed
 
 
 def audit_files(erased: Iterable[ErasedFile]) -> list[dict]:

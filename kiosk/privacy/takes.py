@@ -41,10 +41,26 @@ def privacy_files(path: Path) -> list[Path]:
     return [p for p in candidates if p.exists()]
 
 
+def session_json_files(data: DataDir, interview_uuid: str) -> list[Path]:
+    """The sync JSON of an interview as it may be on disk: plain, or sealed."""
+    plain = data.sync_document(interview_uuid)
+    return [plain, crypto.sealed_name(plain)]
+
+
 def travelling_files(recording: Recording) -> list[Path]:
-    """What sync and export carry of a finished take besides its media: the manifest and its signature."""
+    """What an export carries of a finished take besides its media: the manifest and its signature."""
     found = manifest.manifest_path(Path(recording.path))
     return [p for p in (found, manifest.signature_path(found)) if p.exists()]
+
+
+def signed_manifest(recording: Recording) -> dict[str, str]:
+    """The manifest and its signature as text, for a sync upload's metadata ({} before the take is closed)."""
+    found = manifest.manifest_path(Path(recording.path))
+    try:
+        return {"manifest": found.read_text(encoding="ascii"),
+                "manifest_signature": manifest.signature_path(found).read_text(encoding="ascii")}
+    except FileNotFoundError:
+        return {}
 
 
 def _recipients(config: Config):

@@ -172,6 +172,10 @@ def test_a_real_session_recorded_listed_and_synced_logs_no_personal_data(data, t
     report = json.loads(synced.stdout)
     assert report["synced"] == 2 and all(f["interview"] == uuid for f in report["files"])
     assert {u.metadata["kind"] for u in server.uploads()} == {"recording", "metadata"}  # the server took the token
+    # The take's signed manifest travels in its upload's metadata.
+    (take,) = [u for u in server.uploads() if u.metadata["kind"] == "recording"]
+    assert json.loads(take.metadata["manifest"])["interview"] == uuid
+    assert take.metadata["manifest_signature"].startswith("-----BEGIN SSH SIGNATURE-----")
     for proc in (listing, shown, stats, synced):
         assert TOKEN not in proc.stdout + proc.stderr
         # With --verbose the console shows every log line: no personal data there either.
