@@ -92,7 +92,7 @@ def _check_path(target: Path, pinned, identities) -> tuple[list[manifest.Verific
 
 def _check_uuid(value: str, ctx, pinned) -> tuple[list[manifest.Verification], list[str]] | None:
     from kiosk.commands.sessions import open_store
-    from kiosk.db.models import Event
+    from kiosk.db.models import KEPT_STATES, Event
 
     store = open_store(ctx)
     if store is None:
@@ -102,7 +102,7 @@ def _check_uuid(value: str, ctx, pinned) -> tuple[list[manifest.Verification], l
     results, notes = [], []
     for recording in interview.recordings:
         path = Path(recording.path)
-        if recording.state not in ("finalized", "recovered"):
+        if recording.state not in KEPT_STATES:
             notes.append(f"{path.name} is {recording.state}: it has no manifest")
             continue
         if recording.deleted_at is not None:

@@ -15,15 +15,12 @@ from pathlib import Path
 
 from kiosk.config import Config, kiosk_id
 from kiosk.db.database import transaction
-from kiosk.db.models import Event, Interview, Recording
+from kiosk.db.models import KEPT_STATES, Event, Interview, Recording
 from kiosk.media.finalize import sidecar
 from kiosk.paths import DataDir
 from kiosk.privacy import chain, crypto, manifest, signing
 
 log = logging.getLogger(__name__)
-
-FINISHED_STATES = ("finalized", "recovered")
-
 
 def plain_media(path: Path) -> Path:
     """The media file's own name (a sealed take's path without .age)."""
@@ -106,7 +103,7 @@ def _seal(recording: Recording, recipients) -> manifest.FileEntry:
 def close_take(data: DataDir, config: Config, recording: Recording) -> Recording:
     """Seal a finished take (when privacy.recipients is set) and write its signed manifest. Returns the row."""
     recording = Recording.get_by_id(recording.id)
-    if recording.state not in FINISHED_STATES or recording.deleted_at is not None:
+    if recording.state not in KEPT_STATES or recording.deleted_at is not None:
         return recording
     recipients = _recipients(config)
     media = Path(recording.path)
@@ -136,7 +133,7 @@ def close_pending(data: DataDir, config: Config) -> list[str]:
     manifest): closed now. Returns the uuids of the interviews done."""
     done = []
     recipients = bool(config["privacy.recipients"])
-    query = Recording.select().where(Recording.state.in_(FINISHED_STATES) & Recording.deleted_at.is_null())
+    query = Recording.select().where(Recording.state.in_(KEPT_STATES) & Recording.deleted_at.is_null())
     for recording in list(query):
         media = Path(recording.path)
         if (recipients and not crypto.is_sealed(media)) or not manifest.manifest_path(media).exists():
