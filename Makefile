@@ -17,7 +17,7 @@ RUN_DEBS := libportaudio2 libasound2-plugins pulseaudio-utils \
 # transcript tests (flite beside espeak-ng) and a browser to play recordings with their captions; the deployment
 # tests: cage (headless) + grim, two X11 window managers + xterm, systemd (a private user manager).
 TEST_DEBS := pulseaudio xvfb xauth xdotool imagemagick ffmpeg curl flite chromium \
- cage grim openbox xfwm4 xterm wmctrl x11-utils dbus systemd
+ cage grim openbox xfwm4 xterm wmctrl x11-utils dbus systemd age openssh-client
 
 .PHONY: run test setup test-setup debs-run debs-test dist bench clean
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from kiosk import __version__, config as configmod, logs
 from kiosk.paths import DataDir, resolve_config_file, resolve_data_dir
+from kiosk.privacy.files import private_umask
 
 COMMAND_MODULES = [
     "config",
@@ -29,6 +30,8 @@ COMMAND_MODULES = [
     "stats",
     "templates",
     "transcribe",
+    "keys",
+    "verify",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -64,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 def prepare(argv: list[str] | None = None) -> tuple[argparse.Namespace, Context] | int:
     """Parse the command line, load and validate the config, open the data dir and the log: (args, ctx), or the exit
     code after printing why that could not be done."""
+    private_umask()                  # before anything is written: every file this process makes is the user's alone
     parser = build_parser()
     args = parser.parse_args(argv)
     config_file = resolve_config_file(args.config)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
-from kiosk.paths import resolve_config_file
-
 from kiosk import bounded_parse
+from kiosk.paths import resolve_config_file
 
 MAX_FILE_BYTES = 256 * 1024       # a kiosk.toml with every setting and its help is about 6 KiB
 
@@ -35,6 +35,7 @@ class Option:
     maximum: float | None = None
     # Extra check beyond type/choices/range: returns an error text or None.
     check: Callable[[Any], str | None] | None = None
+    secret: bool = False     # never shown: `config show` prints *** in its place
 
     @property
     def section(self) -> str:
@@ -66,6 +67,11 @@ def _pin_entry(value: str) -> str | None:
 def _transcript_engine(value: str) -> str | None:
     from kiosk.transcripts.engine import ENGINES     # the registry is the one list of engines
     return None if value in ENGINES else f"use one of {', '.join(sorted(ENGINES))}"
+
+
+def _recipients(value: list) -> str | None:
+    from kiosk.privacy.crypto import recipients_problem
+    return recipients_problem(value)
 
 
 PROFILES = ("webm-vp9-opus", "webm-vp8-opus", "mp4-h264-aac", "audio-opus")
@@ -105,12 +111,16 @@ OPTIONS: tuple[Option, ...] = (
     # --- sync
     Option("sync.enabled", bool, False, "Upload finished sessions to a tus 1.0 server."),
     Option("sync.server_url", str, "", "The tus endpoint, e.g. https://centre.example.org/files/"),
-    Option("sync.token", str, "", "Bearer token sent to the sync server (never logged)."),
+    Option("sync.token", str, "", "Bearer token sent to the sync server (never logged).", secret=True),
     Option("sync.ca_bundle", str, "", "Path of a CA bundle for a server with a private certificate."),
     Option("sync.chunk_mb", float, 4.0, "Size of each PATCH request in MiB.", minimum=0.0625, maximum=256),
     Option("sync.bandwidth_kbps", int, 0, "Upload bandwidth cap in kbit/s (0 = none).", minimum=0),
     Option("sync.verify", bool, True, "Confirm each upload by checksum or by reading it back when the server allows."),
     Option("sync.kiosk_id", str, "", "This kiosk's name in upload metadata (default: the host name)."),
+    # --- privacy
+    Option("privacy.recipients", list, [],
+           "The centre's age public keys (age1...): finished takes and session JSON are encrypted to them "
+           "(empty = not encrypted).", check=_recipients),
     # --- interview flow / UI
     Option("ui.idle_timeout_s", int, 120, "Idle this long anywhere -> back to the welcome screen.", minimum=10),
     Option("ui.countdown_s", int, 3, "Countdown before a take starts automatically.", minimum=0, maximum=30),
@@ -144,7 +154,7 @@ OPTIONS_BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
 
 def _type_name(t: type) -> str:
     return {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
-            Size: 'a size such as "1280x720"'}[t]
+            Size: 'a size such as "1280x720"', list: "a list of strings"}[t]
 
 
 def _coerce(option: Option, value: Any, where: str) -> Any:
@@ -161,6 +171,8 @@ def _coerce(option: Option, value: Any, where: str) -> Any:
     if ok and t is float and not math.isfinite(value):
         raise ConfigError(f"{where}: '{option.name}' must be a finite number, not {value!r}. "
                           f"Fix: set it like {option.name.split('.', 1)[1]} = {_toml_literal(option.default)}")
+    if t is list:
+        ok = ok and all(isinstance(item, str) for item in value)
     if not ok:
         raise ConfigError(f"{where}: '{option.name}' must be {_type_name(t)}, not {_short(value)}. "
                           f"Fix: set it like {option.name.split('.', 1)[1]} = {_toml_literal(option.default)}")
@@ -197,6 +209,8 @@ def _toml_literal(value: Any) -> str:
         value = str(value)
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_literal(item) for item in value) + "]"
     return repr(value)
 
 
@@ -215,6 +229,8 @@ class Config:
 
     values: dict[str, Any] = field(default_factory=lambda: {o.name: o.default for o in OPTIONS})
     source: Path | None = None
+    # Settings whose value came from a KIOSK_* environment variable: never written back into the file.
+    from_environment: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -225,7 +241,17 @@ class Config:
             raise ConfigError(f"{where}: unknown setting '{name}'. Fix: see 'kiosk config show' for the valid names.")
         self.values[name] = _coerce(option, value, where)
 
-    def to_toml(self, with_help: bool = True) -> str:
+    def shown(self) -> dict[str, Any]:
+        """The values as they may be shown: each secret that is set becomes ***, each URL loses its user:password."""
+        from kiosk.sync.tus import _safe as without_credentials
+
+        return {o.name: "***" if o.secret and self.values[o.name] else
+                without_credentials(self.values[o.name]) if o.name.endswith("_url") else self.values[o.name]
+                for o in OPTIONS}
+
+    def to_toml(self, with_help: bool = True, values: Mapping[str, Any] | None = None) -> str:
+        """The settings as a kiosk.toml text (`values` instead of this config's own, e.g. ``shown()``)."""
+        values = self.values if values is None else values
         lines: list[str] = []
         section = None
         for option in OPTIONS:
@@ -234,7 +260,7 @@ class Config:
                 lines.append(f"\n[{section}]")
             if with_help:
                 lines.append(f"# {option.help}")
-            lines.append(f"{option.name.split('.', 1)[1]} = {_toml_literal(self.values[option.name])}")
+            lines.append(f"{option.name.split('.', 1)[1]} = {_toml_literal(values[option.name])}")
         return "\n".join(lines).lstrip() + "\n"
 
 
@@ -277,6 +303,8 @@ def load(path: Path | None) -> Config:
             value: Any = raw
             if option.type is bool:
                 value = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif option.type is list:
+                value = raw.replace(",", " ").split()
             elif option.type in (int, float):
                 try:
                     value = option.type(raw)
@@ -284,23 +312,47 @@ def load(path: Path | None) -> Config:
                     raise ConfigError(f"environment {env}: {raw!r} is not {_type_name(option.type)}. "
                                       f"Fix: export {env}={_toml_literal(option.default)}") from None
             config.values[option.name] = _coerce(option, value, f"environment {env}")
+            config.from_environment[option.name] = config.values[option.name]
     return config
 
 
+def _toml_value(value: Any) -> Any:
+    return str(value) if isinstance(value, Size) else value
+
+
 def save_settings(config: Config, changes: Mapping[str, Any], path: Path | None = None) -> Path:
-    """Validate `changes` (ConfigError names the problem), apply them to `config` and write the whole kiosk.toml
-    atomically (temporary file, fsync, rename). Returns the file written."""
+    """Validate `changes` (ConfigError names the problem), apply them to `config` and write them into kiosk.toml:
+    only the keys changed, the rest of the file (comments, order, other keys) as it was, its mode kept (a new file
+    is 0600). A value that came from the environment and is unchanged is not written (a token passed as
+    KIOSK_SYNC_TOKEN stays out of the file). Atomic: temporary file, fsync, rename. Returns the file written."""
+    import tomlkit
+
+    from kiosk.privacy.files import PRIVATE_FILE, write_private
+
     trial = Config(values=dict(config.values), source=config.source)
     for name, value in changes.items():
         trial.set(name, value, where="admin console")
     target = Path(path or config.source or resolve_config_file())
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(temp, "w", encoding="utf-8") as handle:
-        handle.write(trial.to_toml())
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, target)
+    try:
+        document = tomlkit.parse(target.read_text(encoding="utf-8")) if target.exists() else tomlkit.document()
+        mode = target.stat().st_mode & 0o777 if target.exists() else PRIVATE_FILE
+    except (OSError, UnicodeDecodeError, tomlkit.exceptions.ParseError) as exc:
+        raise ConfigError(f"{target}: cannot be read to save the change ({exc}). Nothing was written. "
+                          f"Fix: correct the file, or check its permissions.") from None
+    for name in changes:
+        if name in config.from_environment and trial.values[name] == config.from_environment[name]:
+            continue
+        section, key = name.split(".", 1)
+        if section not in document:
+            document[section] = tomlkit.table()
+        document[section][key] = _toml_value(trial.values[name])
+    write_private(target, tomlkit.dumps(document).encode("utf-8"), mode=mode)
     config.values.update(trial.values)
     config.source = target
     return target
+
+
+def kiosk_id(config: Config) -> str:
+    """This kiosk's name in upload metadata, manifests and its public key line."""
+    return config["sync.kiosk_id"] or socket.gethostname()

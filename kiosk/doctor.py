@@ -284,6 +284,46 @@ def check_transcripts(config: Config) -> Check:
     return Check("transcripts", "ok", transcriber.describe())
 
 
+def check_config_file(config: Config) -> Check:
+    """A kiosk.toml that holds the sync token must be the kiosk user's alone."""
+    import stat
+    import tomllib
+
+    path = config.source
+    if path is None or not path.exists():
+        return Check("config", "ok", "no kiosk.toml: all defaults")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    try:
+        token = tomllib.loads(path.read_text(encoding="utf-8")).get("sync", {}).get("token", "")
+    except (OSError, ValueError):
+        token = ""                  # load() already refused a broken file; nothing to say here
+    if token and mode & 0o077:
+        return Check("config", "warn", f"{path} holds sync.token and other local users can read it "
+                     f"(mode {mode:04o})", f"chmod 600 '{path}' (or pass the token as KIOSK_SYNC_TOKEN)")
+    return Check("config", "ok", f"{path} (mode {mode:04o})" + (", holds sync.token" if token else ""))
+
+
+def check_privacy(config: Config, data: DataDir) -> Check:
+    """Encryption at rest, the signing key, and the data dir's modes."""
+    import stat
+
+    from kiosk.privacy.files import SHARED_BITS
+
+    mode = stat.S_IMODE(data.root.stat().st_mode) if data.root.exists() else 0o700
+    if mode & SHARED_BITS:
+        return Check("privacy", "warn", f"other local users can open the data dir {data.root} (mode {mode:04o})",
+                     f"chmod 700 '{data.root}' (the kiosk sets it at start)")
+    key = "the signing key is made at first start"
+    if data.signing_key.exists():
+        from kiosk.privacy import signing
+        key = f"manifests signed with {signing.for_kiosk(data, config).fingerprint} (`kiosk keys show`)"
+    recipients = config["privacy.recipients"]
+    if not recipients:
+        return Check("privacy", "warn", f"recordings are kept unencrypted; {key}",
+                     "set privacy.recipients to the centre's age public key(s) (see docs/privacy.md)")
+    return Check("privacy", "ok", f"takes encrypted to {len(recipients)} recipient(s); {key}")
+
+
 def check_autostart() -> Check:
     found = {k: v for k, v in autostart.status().items() if v}
     if not found:
@@ -310,7 +350,8 @@ def run_all(config: Config, data: DataDir) -> list[Check]:
         ("encoders", lambda: check_encoders(config), True), ("disk", lambda: check_disk(config, data), True),
         ("database", lambda: check_database(data), True), ("clock", lambda: check_clock(data), True),
         ("sync", lambda: check_sync(config), False), ("transcripts", lambda: check_transcripts(config), False),
-        ("autostart", check_autostart, False)]
+        ("autostart", check_autostart, False), ("config", lambda: check_config_file(config), False),
+        ("privacy", lambda: check_privacy(config, data), False)]
     for name, fn, blocks in quick:
         try:
             results[name] = fn()
@@ -318,7 +359,8 @@ def run_all(config: Config, data: DataDir) -> list[Check]:
             results[name] = Check(name, "fail", f"the check itself failed: {exc!r}", "see the log", blocks)
     for thread in threads:
         thread.join()
-    order = ["camera", "microphone", "encoders", "disk", "database", "clock", "sync", "transcripts", "autostart"]
+    order = ["camera", "microphone", "encoders", "disk", "database", "clock", "sync", "transcripts", "autostart",
+             "config", "privacy"]
     return [results[name] for name in order]
 
 

@@ -1,4 +1,8 @@
-"""Where the kiosk keeps its files. The data dir: --data-dir, else KIOSK_DATA_DIR, else the platform's user data dir."""
+"""Where the kiosk keeps its files. The data dir: --data-dir, else KIOSK_DATA_DIR, else the platform's user data dir.
+
+The data dir is private to the kiosk's user: folders 0700, files 0600 (an older kiosk's 0755/0644 are tightened at
+start).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+
+from kiosk.privacy.files import make_private_dir, tighten_tree
 
 APP_NAME = "kiosk-interview-recorder"
 
@@ -68,7 +74,26 @@ class DataDir:
             removed += 1
         return removed
 
+    @property
+    def sync(self) -> Path:
+        """Where the session JSON files that sync uploads are written."""
+        return self.root / "sync"
+
+    def sync_document(self, interview_uuid: str) -> Path:
+        """The session JSON sync uploads for one interview (sealed beside it as .age when encryption is on)."""
+        return self.sync / f"{interview_uuid}.session.json"
+
+    @property
+    def keys(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def signing_key(self) -> Path:
+        """The kiosk's own Ed25519 key (OpenSSH format) that signs each take's manifest."""
+        return self.keys / "kiosk_ed25519"
+
     def ensure(self) -> "DataDir":
         for path in (self.root, self.recordings, self.logs):
-            path.mkdir(parents=True, exist_ok=True)
+            make_private_dir(path)
+        tighten_tree(self.root)
         return self

@@ -22,13 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _show(args, ctx) -> int:
+    shown = ctx.config.shown()          # secrets and URL credentials are left out by option, never by text search
     if args.json:
-        print(json.dumps({**ctx.config.values, "sync.token": "***" if ctx.config["sync.token"] else ""}))
+        print(json.dumps(shown))
     else:
         source = ctx.config.source if ctx.config.source and ctx.config.source.exists() else "defaults"
         print(f"# from: {source}")
-        print(ctx.config.to_toml().replace(f'token = "{ctx.config["sync.token"]}"', 'token = "***"')
-              if ctx.config["sync.token"] else ctx.config.to_toml(), end="")
+        print(ctx.config.to_toml(values=shown), end="")
     return 0
 
 

@@ -12,7 +12,8 @@ SYMBOL = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("doctor", help="check camera, microphone, encoders, disk, database, clock, sync, "
-                                           "autostart; exit 1 when something blocks recording")
+                                           "autostart, kiosk.toml's mode, privacy; exit 1 when something blocks "
+                                           "recording")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=_run)
 

@@ -53,7 +53,7 @@ def _run(args, ctx) -> int:
         return EXIT_FAILED
     try:
         if args.queue_all:
-            queue_ended_interviews(ctx.data)
+            queue_ended_interviews(ctx.data, ctx.config)
         try:
             worker = SyncWorker(ctx.config, ctx.data, server_url=args.server)
         except tus.TusConfigError as exc:

@@ -41,6 +41,8 @@ PRAGMAS = (
     ("busy_timeout", int(BUSY_TIMEOUT_S * 1000)),
     ("foreign_keys", 1),
     ("synchronous", "full"),
+    # A deleted row's text is overwritten with zeros, not left in a free page (erasure must erase).
+    ("secure_delete", 1),
 )
 
 

@@ -95,6 +95,46 @@ def _v2_templates(database: pw.SqliteDatabase, migrator: SqliteMigrator) -> None
     migrate(migrator.add_column("interview", "template_sha256", pw.TextField(default="")))
 
 
+# Audit detail keys that held personal data before schema 3 (`schedule` kept the code, `delete` the name).
+PERSONAL_AUDIT_KEYS = ("candidate_name", "candidate_ref", "code", "name", "ref")
+V3_AUDIT_UPDATE_TRIGGER = """CREATE TRIGGER "audit_log_no_update" BEFORE UPDATE ON "audit_log"
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"""
+
+
+def _v3_privacy(database: pw.SqliteDatabase, migrator: SqliteMigrator) -> None:
+    """The event hash chain (seq, prev_sha256, sha256; existing events are chained in the order they were written)
+    and an audit log without personal data (names and codes older kiosks wrote there are removed, once)."""
+    import json
+
+    from kiosk.privacy import chain
+
+    migrate(migrator.add_column("event", "seq", pw.IntegerField(null=True)),
+            migrator.add_column("event", "prev_sha256", pw.TextField(null=True)),
+            migrator.add_column("event", "sha256", pw.TextField(null=True)))
+    database.execute_sql('CREATE UNIQUE INDEX "event_interview_id_seq" ON "event" ("interview_id", "seq")')
+    rows = database.execute_sql(
+        'SELECT e.id, i.uuid, e.time, e.offset_s, e.kind, e.question_index, r.path, e.detail FROM event e '
+        'JOIN interview i ON i.id = e.interview_id LEFT JOIN recording r ON r.id = e.recording_id '
+        'ORDER BY e.interview_id, e.id').fetchall()
+    previous: dict[str, tuple[int, str]] = {}
+    for event_id, uuid, time, offset_s, kind, question_index, path, detail in rows:
+        seq, prev = previous.get(uuid, (0, chain.start(uuid)))
+        fields = chain.event_fields(seq + 1, time, offset_s, kind, question_index, path,
+                                    json.loads(detail) if detail else None)
+        digest = chain.link(prev, fields)
+        database.execute_sql('UPDATE event SET seq = ?, prev_sha256 = ?, sha256 = ? WHERE id = ?',
+                             (seq + 1, prev, digest, event_id))
+        previous[uuid] = (seq + 1, digest)
+    database.execute_sql('DROP TRIGGER "audit_log_no_update"')
+    for audit_id, detail in database.execute_sql('SELECT id, detail FROM audit_log WHERE detail IS NOT NULL'):
+        value = json.loads(detail)
+        if isinstance(value, dict) and any(key in value for key in PERSONAL_AUDIT_KEYS):
+            kept = {k: v for k, v in value.items() if k not in PERSONAL_AUDIT_KEYS}
+            database.execute_sql('UPDATE audit_log SET detail = ? WHERE id = ?',
+                                 (json.dumps(kept, ensure_ascii=False, sort_keys=True), audit_id))
+    database.execute_sql(V3_AUDIT_UPDATE_TRIGGER)
+
+
 V4_TRANSCRIPT_DDL = """
 CREATE TABLE "transcript_job" ("id" INTEGER NOT NULL PRIMARY KEY, "interview_id" INTEGER NOT NULL,
   "status" VARCHAR(255) NOT NULL, "engine" TEXT NOT NULL, "language" TEXT NOT NULL, "error" TEXT NOT NULL,
@@ -138,6 +178,7 @@ def _v4_transcripts(database: pw.SqliteDatabase, migrator: SqliteMigrator) -> No
 STEPS: list[tuple[int, Callable[[pw.SqliteDatabase, SqliteMigrator], None]]] = [
     (1, _v1_initial),
     (2, _v2_templates),
+    (3, _v3_privacy),
     (4, _v4_transcripts),
 ]
 

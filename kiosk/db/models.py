@@ -167,7 +167,12 @@ class Recording(BaseModel):
 
 
 class Event(BaseModel):
-    """Time-stamped log of one interview: question shown, recording started/stopped, device lost/back, errors."""
+    """Time-stamped log of one interview: question shown, recording started/stopped, device lost/back, errors.
+
+    Every event is chained (kiosk/privacy/chain.py) as it is inserted, wherever it comes from: ``seq`` is its place
+    in the interview's chain, ``prev_sha256`` the hash of the one before, ``sha256`` its own. An event is never
+    changed afterwards; an edit shows as a broken chain in `kiosk verify`.
+    """
 
     interview = pw.ForeignKeyField(Interview, backref="events", on_delete="CASCADE", index=True)
     recording = pw.ForeignKeyField(Recording, backref="events", null=True, on_delete="SET NULL")
@@ -176,9 +181,40 @@ class Event(BaseModel):
     kind = SafeTextField()                                       # e.g. question.shown, recording.started
     question_index = pw.IntegerField(null=True)
     detail = JsonField(null=True)
+    seq = pw.IntegerField(null=True)
+    prev_sha256 = SafeTextField(null=True)
+    sha256 = SafeTextField(null=True)
 
     class Meta:
         table_name = "event"
+        indexes = ((("interview", "seq"), True),)
+
+    def chain_fields(self) -> dict[str, Any]:
+        """The fields the event's hash covers, in the chain's canonical form (as the session JSON shows them)."""
+        from kiosk.privacy import chain
+        return chain.event_fields(self.seq, self.time, self.offset_s, self.kind, self.question_index,
+                                  self.recording.path if self.recording_id else None, self.detail)
+
+    @classmethod
+    def chain_of(cls, interview) -> list[dict[str, Any]]:
+        """The interview's events in chain order, each as the session JSON carries it (hashed fields + links)."""
+        return [{**event.chain_fields(), "prev_sha256": event.prev_sha256, "sha256": event.sha256}
+                for event in cls.select().where(cls.interview == interview).order_by(cls.seq, cls.id)]
+
+    def save(self, force_insert: bool = False, only=None):
+        if self._pk is not None and not force_insert:
+            return super().save(force_insert=force_insert, only=only)
+        from kiosk.privacy import chain
+
+        self.detail = chain.plain_json(self.detail)     # hashed exactly as the JSON column gives it back
+        # IMMEDIATE: two processes adding to one interview take turns, so no two events get the same place.
+        with db.atomic("IMMEDIATE"):
+            last = (Event.select(Event.seq, Event.sha256).where(Event.interview == self.interview_id)
+                    .order_by(Event.seq.desc()).first())
+            self.seq = (last.seq or 0) + 1 if last else 1
+            self.prev_sha256 = last.sha256 if last else chain.start(self.interview.uuid)
+            self.sha256 = chain.link(self.prev_sha256, self.chain_fields())
+            return super().save(force_insert=force_insert, only=only)
 
 
 class SyncState(BaseModel):

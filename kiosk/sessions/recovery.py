@@ -35,10 +35,11 @@ class RecoveryReport:
     adopted: list[dict] = field(default_factory=list)       # files with no row: a row was created
     interrupted: list[str] = field(default_factory=list)    # in-progress interviews whose process is gone
     live: list[str] = field(default_factory=list)           # rows another running process owns: left alone
+    closed: list[str] = field(default_factory=list)         # finished takes sealed and signed now (privacy.takes)
 
     def to_json(self) -> dict:
         return {"recovered": self.recovered, "failed": self.failed, "adopted": self.adopted,
-                "interrupted": self.interrupted, "live": self.live}
+                "interrupted": self.interrupted, "live": self.live, "closed": self.closed}
 
     @property
     def changed(self) -> bool:

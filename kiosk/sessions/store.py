@@ -24,10 +24,11 @@ from typing import Any
 
 from kiosk import disk
 from kiosk.db import models
-from kiosk.db.database import open_database, transaction
+from kiosk.db.database import db, open_database, transaction
 from kiosk.db.models import KEPT_STATES, AuditLog, Event, Interview, Recording, utcnow
 from kiosk.media.naming import recording_path
 from kiosk.paths import DataDir
+from kiosk.privacy import PrivacyError, erasure, takes
 from kiosk.sessions import queries, templates as templatesmod
 from kiosk.sessions.errors import SessionError
 from kiosk.sessions.files import file_exists, journal_locked, take_files
@@ -140,7 +141,7 @@ class SessionStore:
         with transaction():
             interview = Interview.create(template=template, code=code, candidate_name=clean(candidate_name),
                                          candidate_ref=clean(candidate_ref), status="scheduled")
-            AuditLog.record(actor, "schedule", interview.uuid, template=template, code=code)
+            AuditLog.record(actor, "schedule", interview.uuid, template=template)     # never the code: personal
         # Never the name, reference or code at INFO: the uuid is what the log knows an interview by.
         log.info("interview %s scheduled (template %s)", interview.uuid, template,
                  extra={"interview": interview.uuid})
@@ -242,7 +243,20 @@ class SessionStore:
                         reason=reason, error=clean(error) if error else None)
         log.info("interview %s ended: %s (%s)", interview.uuid, status, reason or outcome,
                  extra={"interview": interview.uuid})
+        if recording is not None:
+            self._close_take(recording)
         return interview
+
+    def _close_take(self, recording: Recording) -> None:
+        """Seal the finished take and sign its manifest (kiosk.privacy.takes), after its rows are committed. A
+        failure keeps the plaintext take and is retried at the next start."""
+        if self.config is None:
+            return
+        try:
+            takes.close_take(self.data, self.config, recording)
+        except (PrivacyError, OSError) as exc:
+            log.error("take %s kept unsealed, sealed at the next start: %s", Path(recording.path).name, exc,
+                      extra={"interview": recording.interview.uuid})
 
     # ------------------------------------------------------------------ lower level, for the UI and record.py
     def new_recording_path(self, interview_uuid: str, profile: str) -> Path:
@@ -324,6 +338,7 @@ class SessionStore:
             interview.end_reason = reason or ("completed" if ok else "finalize failed")
             interview.save()
             self._event(interview, "session.ended", recording=recording, status=interview.status, source="cli")
+        self._close_take(recording)
         return interview
 
     def record_consent(self, interview: Interview, version: str) -> None:
@@ -361,13 +376,20 @@ class SessionStore:
         return queries.find_interview(uuid)
 
     def recover_at_start(self, recover: Recover | None = None) -> RecoveryReport:
-        """Repair what a crash left before anything records (kiosk.sessions.recovery)."""
-        return StartupRecovery(self, recover).run()
+        """Repair what a crash left before anything records (kiosk.sessions.recovery), then seal and sign every
+        finished take not closed yet (recovered now, or cut off between finalize and sealing)."""
+        report = StartupRecovery(self, recover).run()
+        if self.config is not None:
+            report.closed = takes.close_pending(self.data, self.config)
+        return report
 
     # ------------------------------------------------------------------ reading
     # ------------------------------------------------------------------ deleting (asked for by an admin)
     def delete_interview(self, uuid: str, actor: str = "cli", reason: str = "") -> dict:
-        """Delete an interview, its files (media, metadata sidecar, journal) and its rows; audited first."""
+        """Erase an interview: every file the kiosk holds of it (its takes sealed or not, sidecars, journals,
+        manifests, the sync JSON), its rows, and their text in the database file, its WAL and the copies kept
+        before migrations. Audited first, with the uuid, each file's name, size and sha256, who and why (the entry's
+        time says when), never the name, code or reference."""
         interview = self.get(uuid)
         files: list[Path] = []
         for recording in interview.recordings:
@@ -377,20 +399,23 @@ class SessionStore:
                                                           recording.owner_boot_id, recording.started_at)):
                 raise SessionError(f"interview {interview.uuid} is being recorded right now. "
                                    f"Fix: stop the take first.")
-            files.extend(take_files(media))
-        summary = {"uuid": interview.uuid, "candidate_name": interview.candidate_name, "status": interview.status,
-                   "files": [str(f) for f in files], "bytes": sum(f.stat().st_size for f in files),
+            files.extend(take_files(takes.plain_media(media)) + takes.privacy_files(media))
+        files.extend(takes.session_json_files(self.data, interview.uuid))
+        described = erasure.describe(files)
+        summary = {"uuid": interview.uuid, "status": interview.status, "files": erasure.audit_files(described),
+                   "bytes": sum(f.bytes for f in described),
                    "sha256": [r.sha256 for r in interview.recordings if r.sha256],
                    "synced": all(s.status == "synced" for s in interview.sync_states) and
                    interview.sync_states.count() > 0,
                    "exported_at": interview.exported_at.isoformat() if interview.exported_at else None}
         AuditLog.record(actor, "delete", interview.uuid, reason=clean(reason), **{k: v for k, v in summary.items()
                                                                                    if k != "uuid"})
-        for item in files:
-            item.unlink()
+        erasure.remove(files)
         with transaction():
             interview.delete_instance()          # recordings, events and sync rows cascade
-        log.info("interview %s deleted by %s (%d files, %d bytes)", interview.uuid, actor, len(files),
-                 summary["bytes"], extra={"interview": interview.uuid})
+        scrubbed = erasure.scrub_backups(self.data.database, interview.uuid)
+        erasure.compact(db)
+        log.info("interview %s erased by %s (%d files, %d bytes%s)", interview.uuid, actor, len(described),
+                 summary["bytes"], f", also from {len(scrubbed)} pre-migration copies" if scrubbed else "",
+                 extra={"interview": interview.uuid})
         return summary
-

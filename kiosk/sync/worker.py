@@ -1,7 +1,8 @@
 """The sync queue: SyncState rows, one per file, drained by a background worker through kiosk.sync.tus.
 
-- `enqueue_interview(interview, data)` (called by the sessions layer when an interview ends) adds a row for each
-  finished recording and one for the session JSON, written under ``<data dir>/sync/``.
+- `enqueue_interview(interview, data, config)` (called by the sessions layer when an interview ends) adds a row for
+  each finished recording (its signed manifest travels in the upload's metadata) and one for the session JSON
+  (sealed when encryption is on), written under ``<data dir>/sync/``.
 - `SyncWorker` uploads what is due, oldest first: it pauses while a take records (`busy`), shares one bandwidth cap,
   backs off exponentially with jitter after a failure, and marks a row ``synced`` only when the server's final offset
   equals the size and, where the server allows, the per-PATCH checksums or the read-back sha256 matched.
@@ -19,7 +20,6 @@ import logging
 import mimetypes
 import os
 import random
-import socket
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -29,11 +29,14 @@ from typing import Callable
 import peewee as pw
 
 from kiosk import logs
-from kiosk.config import Config
+from kiosk.config import Config, kiosk_id
 from kiosk.db.database import db, transaction
 from kiosk.db.models import FINISHED_STATUSES, KEPT_STATES, Interview, Recording, SyncState, utcnow
 from kiosk.events import EventBus
 from kiosk.paths import DataDir
+from kiosk.privacy import crypto
+from kiosk.privacy.files import make_private_dir, write_private
+from kiosk.privacy.takes import signed_manifest
 from kiosk.sessions.document import session_json_bytes
 from kiosk.sync import tus
 
@@ -45,25 +48,22 @@ _TYPES = {".webm": "video/webm", ".mkv": "video/x-matroska", ".mp4": "video/mp4"
 
 def sync_dir(data: DataDir) -> Path:
     """Where the session JSON files that sync uploads are written."""
-    return data.root / "sync"
+    return data.sync
 
 
 def _write_once(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(content)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    make_private_dir(path.parent)
+    write_private(path, content)
 
 
-def enqueue_interview(interview: Interview, data: DataDir) -> list[SyncState]:
-    """Queue an ended interview for upload: its finished recordings and its session JSON. Safe to call again.
+def enqueue_interview(interview: Interview, data: DataDir, config: Config) -> list[SyncState]:
+    """Queue an ended interview for upload: its finished recordings with their signed manifests, and its session
+    JSON (sealed to privacy.recipients when they are set). Safe to call again.
 
     A recording already queued is not queued twice. The session JSON is rewritten (so later edits travel) unless
     its upload has already begun or finished; then it is left exactly as it is.
     """
+    recipients = crypto.parse_recipients(config["privacy.recipients"])
     rows: list[SyncState] = []
     # IMMEDIATE: the app's session layer and the worker may queue the same interview at once; one waits for the other.
     with db.atomic("IMMEDIATE"):
@@ -78,10 +78,14 @@ def enqueue_interview(interview: Interview, data: DataDir) -> list[SyncState]:
             rows.append(SyncState.create(interview=interview, recording=rec, kind="recording", path=rec.path,
                                          size=rec.size, sha256=rec.sha256, status="pending"))
         content = session_json_bytes(interview)
-        path = sync_dir(data) / f"{interview.uuid}.session.json"
+        path = data.sync_document(interview.uuid)
+        if recipients:
+            content, plain, path = crypto.seal_bytes(content, recipients), path, crypto.sealed_name(path)
         meta = SyncState.get_or_none(SyncState.interview == interview, SyncState.kind == "metadata")
         if meta is None or (meta.upload_url is None and meta.status != "synced"):
             _write_once(path, content)
+            if recipients:
+                plain.unlink(missing_ok=True)           # written before encryption was switched on
             sha = hashlib.sha256(content).hexdigest()
             if meta is None:
                 meta = SyncState.create(interview=interview, kind="metadata", path=str(path), size=len(content),
@@ -136,7 +140,7 @@ class _DataDirLock:
             self._fd = None
 
 
-def queue_ended_interviews(data: DataDir) -> int:
+def queue_ended_interviews(data: DataDir, config: Config) -> int:
     """Queue every ended interview with a finished recording or a session JSON not queued yet; returns how many.
 
     Catches what the session layer did not queue: sessions recorded before sync was switched on, interviews recovered
@@ -152,7 +156,7 @@ def queue_ended_interviews(data: DataDir) -> int:
     todo = list(Interview.select().where(ended & (Interview.id.in_(unqueued_recording)
                                                   | Interview.id.not_in(with_metadata))).order_by(Interview.id))
     for interview in todo:
-        enqueue_interview(interview, data)
+        enqueue_interview(interview, data, config)
     return len(todo)
 
 
@@ -280,7 +284,7 @@ class SyncWorker:
         self.quick_retries = quick_retries
         self.quick_retry_delay_s = quick_retry_delay_s
         self.auto_queue = auto_queue
-        self.kiosk_id = config["sync.kiosk_id"] or socket.gethostname()
+        self.kiosk_id = kiosk_id(config)
         self.throttle = tus.Throttle(config["sync.bandwidth_kbps"] * 1000 / 8)
         # Validates the URL, token policy and CA bundle now, so a bad setting is reported at start.
         self._client = tus.TusClient(self.server_url, token=config["sync.token"], ca_bundle=config["sync.ca_bundle"],
@@ -358,7 +362,7 @@ class SyncWorker:
                     self._stop.wait(0.2)
                     continue
                 row = self._next_due()
-                if row is None and self.auto_queue and queue_ended_interviews(self.data):
+                if row is None and self.auto_queue and queue_ended_interviews(self.data, self.config):
                     row = self._next_due()
                 if row is None:
                     self._wake.wait(self._sleep_until_next_due())
@@ -405,7 +409,7 @@ class SyncWorker:
                            f"data. Fix: wait for it to finish, or use the admin console's 'sync now'.")
         self._recover_interrupted()
         if self.auto_queue:
-            queue_ended_interviews(self.data)
+            queue_ended_interviews(self.data, self.config)
         reports = []
         seen: set[int] = set()
         while not self._stop.is_set():
@@ -436,6 +440,8 @@ class SyncWorker:
             "kiosk_id": self.kiosk_id,
             "recorded_at": recorded_at.astimezone(dt.timezone.utc).isoformat() if recorded_at else None,
             "duration": f"{duration:.3f}" if duration is not None else None,
+            # The take's signed manifest (kiosk.privacy.manifest): the centre checks it with ssh-keygen -Y verify.
+            **(signed_manifest(rec) if rec is not None else {}),
         }
 
     def _set(self, row: SyncState, **fields) -> None:

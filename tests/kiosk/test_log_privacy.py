@@ -129,8 +129,12 @@ def assert_lines_about_carry_uuid(lines: list[re.Match], uuid: str) -> list[re.M
     return [m for m in lines if m["interview"] == uuid]
 
 
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
 def test_a_real_session_recorded_listed_and_synced_logs_no_personal_data(data, tmp_path, log_to_data_dir,
-                                                                          tus_server_factory):
+                                                                          tus_server_factory, level):
+    """At DEBUG too (the canary): every SQL statement is logged, none with its parameters."""
+    logs.setup(data.logs, level=level, console=False)
+    verbose = ["--verbose"] if level == "DEBUG" else []
     server = tus_server_factory(token=TOKEN)
     store = store_with_template(data, tmp_path)
     scheduled = store.schedule("privacy", code=CODE, candidate_name=NAME, candidate_ref=REF, actor="cli")
@@ -156,24 +160,36 @@ def test_a_real_session_recorded_listed_and_synced_logs_no_personal_data(data, t
     close_database()
 
     # The admin's commands, each a separate process writing to the same log file.
-    listing = run_kiosk(data, "sessions", "list")
+    listing = run_kiosk(data, *verbose, "sessions", "list")
     assert listing.returncode == 0 and uuid[:8] in listing.stdout, listing.stderr
-    shown = run_kiosk(data, "sessions", "show", uuid, "--json")
+    shown = run_kiosk(data, *verbose, "sessions", "show", uuid, "--json")
     assert shown.returncode == 0 and json.loads(shown.stdout)["transcript"] == TRANSCRIPT, shown.stderr
-    stats = run_kiosk(data, "stats")
+    stats = run_kiosk(data, *verbose, "stats")
     assert stats.returncode == 0, stats.stderr
-    synced = run_kiosk(data, "sync", "--once", "--queue-all", "--server", server.url, "--json",
+    synced = run_kiosk(data, *verbose, "sync", "--once", "--queue-all", "--server", server.url, "--json",
                        env={"KIOSK_SYNC_TOKEN": TOKEN})
     assert synced.returncode == 0, synced.stdout + synced.stderr
     report = json.loads(synced.stdout)
     assert report["synced"] == 2 and all(f["interview"] == uuid for f in report["files"])
     assert {u.metadata["kind"] for u in server.uploads()} == {"recording", "metadata"}  # the server took the token
+    # The take's signed manifest travels in its upload's metadata.
+    (take,) = [u for u in server.uploads() if u.metadata["kind"] == "recording"]
+    assert json.loads(take.metadata["manifest"])["interview"] == uuid
+    assert take.metadata["manifest_signature"].startswith("-----BEGIN SSH SIGNATURE-----")
     for proc in (listing, shown, stats, synced):
         assert TOKEN not in proc.stdout + proc.stderr
+        # With --verbose the console shows every log line: no personal data there either.
+        assert not [secret for secret in SECRETS if secret.casefold() in proc.stderr.casefold()], proc.stderr
 
     text = assert_no_secrets(log_to_data_dir)
     lines = log_lines(log_to_data_dir)
-    assert lines and all(m["level"] != "DEBUG" for m in lines), text
+    if level == "INFO":
+        assert lines and all(m["level"] != "DEBUG" for m in lines), text
+    else:
+        sql = [m["message"] for m in lines if m["name"] == "peewee"]
+        assert any('"candidate_name"' in line for line in sql), "the SQL is logged at DEBUG"
+        # Each SQL record (some span lines: DDL) ends with the note that stands in for its parameters.
+        assert len(sql) > 20 and text.count("parameter(s) not logged") == len(sql)
     mine = assert_lines_about_carry_uuid(lines, uuid)
     messages = [m["message"] for m in mine]
     media = Path(result.path).name

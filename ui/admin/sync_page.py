@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFormLayout, QHBoxL
 
 from kiosk import config as configmod
 from kiosk.config import ConfigError
-from kiosk.sync import worker as sync_worker
+from kiosk.sync import tus, worker as sync_worker
 from kiosk.sync.overview import sync_overview
 from ui.admin.common import human_bytes, local_time, metrics_for
 from ui.bridge import EventBridge
@@ -142,7 +142,7 @@ class SyncPage(QWidget):
         worker = self.worker()
         overview = sync_overview(config)
         if worker is not None:
-            self.state_label.setText(f"Sync is on: uploading to {worker.server_url}.")
+            self.state_label.setText(f"Sync is on: uploading to {tus._safe(worker.server_url)}.")
         elif overview.enabled:
             problem = sync_worker.start_problem() or "the uploader is not running"
             self.state_label.setText(f"Sync is switched on but not running: {problem}")

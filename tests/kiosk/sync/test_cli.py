@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kiosk.config import Config
 from kiosk.db.database import close_database, open_database
 from kiosk.db.models import SyncState
 from tests.kiosk.sync.test_worker import data, make_interview, sync_config  # noqa: F401  (fixture and helpers)
@@ -76,7 +77,7 @@ def test_sync_without_once_drains_the_queue_until_stopped(data, tus_server):
 
     from kiosk.sync.worker import enqueue_interview
 
-    enqueue_interview(make_interview(data, media="bin", size=20 * 1024), data)
+    enqueue_interview(make_interview(data, media="bin", size=20 * 1024), data, Config())
     close_database()
     proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--data-dir", str(data.root), "sync", "--json",
                              "--server", tus_server.url], stdout=subprocess.PIPE, text=True, cwd=ROOT,
@@ -120,7 +121,7 @@ def test_sync_killed_mid_upload_resumes_in_the_next_run(data, tus_server):
 
     from kiosk.sync.worker import enqueue_interview
 
-    enqueue_interview(make_interview(data, media="bin", size=1024 * 1024), data)
+    enqueue_interview(make_interview(data, media="bin", size=1024 * 1024), data, Config())
     close_database()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "KIOSK_SYNC_BANDWIDTH_KBPS": "4096",   # 512 kB/s: ~2 s
            "KIOSK_SYNC_CHUNK_MB": "0.25"}

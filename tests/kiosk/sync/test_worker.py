@@ -66,7 +66,7 @@ def make_interview(data: DataDir, *, takes: int = 1, media: str = "webm", size: 
 def test_enqueue_interview_queues_each_finished_recording_and_the_session_json_once(data):
     interview = make_interview(data, takes=2)
     Recording.create(interview=interview, path=str(data.recordings / "still-recording.webm"), state="recording")
-    rows = enqueue_interview(interview, data)
+    rows = enqueue_interview(interview, data, Config())
     assert [r.kind for r in rows] == ["recording", "recording", "metadata"]
     assert all(r.status == "pending" and r.offset == 0 and r.upload_url is None for r in rows)
     meta = rows[-1]
@@ -77,14 +77,14 @@ def test_enqueue_interview_queues_each_finished_recording_and_the_session_json_o
     assert [e["kind"] for e in document["events"]] == ["recording.started", "question.shown"] * 2
     assert len(document["recordings"]) == 3 and "owner_pid" not in document
     assert hashlib.sha256(Path(meta.path).read_bytes()).hexdigest() == meta.sha256
-    again = enqueue_interview(interview, data)
+    again = enqueue_interview(interview, data, Config())
     assert [r.id for r in again] == [r.id for r in rows]
     assert SyncState.select().count() == 3
 
 
 def test_run_once_uploads_recording_and_session_json_verified(data, tus_server):
     interview = make_interview(data)
-    enqueue_interview(interview, data)
+    enqueue_interview(interview, data, Config())
     bus = EventBus()
     seen = []
     bus.subscribe(lambda e: seen.append(e), prefix="sync.")
@@ -125,7 +125,7 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None:
 
 def test_background_worker_waits_while_recording_and_pauses_mid_upload(data, tus_server):
     interview = make_interview(data, media="bin", size=640 * KiB)
-    enqueue_interview(interview, data)
+    enqueue_interview(interview, data, Config())
     recording = threading.Event()
     recording.set()                       # a take is running: nothing may start
     progress = []
@@ -157,7 +157,7 @@ def test_background_worker_waits_while_recording_and_pauses_mid_upload(data, tus
 
 def test_reboot_resumes_from_the_database_not_from_zero(data, tus_server):
     interview = make_interview(data, media="bin", size=512 * KiB)
-    enqueue_interview(interview, data)
+    enqueue_interview(interview, data, Config())
     config = sync_config(tus_server.url)
     worker = SyncWorker(config, data)
     row = SyncState.get(SyncState.kind == "recording")
@@ -184,7 +184,7 @@ def test_reboot_resumes_from_the_database_not_from_zero(data, tus_server):
 
 def test_server_down_backs_off_with_jitter_and_keeps_the_item(data, tus_server):
     interview = make_interview(data, media="bin", size=100 * KiB)
-    enqueue_interview(interview, data)
+    enqueue_interview(interview, data, Config())
     tus_server.kill()
     worker = SyncWorker(sync_config(tus_server.url), data, backoff_base_s=60, quick_retries=1,
                         quick_retry_delay_s=0.05, timeout=(1.0, 2.0))
@@ -217,7 +217,7 @@ def test_refused_token_blocks_the_item_until_retried(data, tus_server_factory, e
     expect_log("kiosk.sync.worker", r"stopped \(blocked\).*401")
     server = tus_server_factory(token="right-token")
     interview = make_interview(data, media="bin", size=50 * KiB)
-    enqueue_interview(interview, data)
+    enqueue_interview(interview, data, Config())
     worker = SyncWorker(sync_config(server.url, **{"sync.token": "wrong-token"}), data)
     reports = worker.run_once()
     worker.stop()
@@ -236,7 +236,7 @@ def test_refused_token_blocks_the_item_until_retried(data, tus_server_factory, e
 def test_a_changed_file_is_never_uploaded(data, tus_server, expect_log):
     expect_log("kiosk.sync.worker", r"changed since it was recorded")
     interview = make_interview(data, media="bin", size=50 * KiB)
-    enqueue_interview(interview, data)
+    enqueue_interview(interview, data, Config())
     rec = Recording.get(Recording.interview == interview)
     with open(rec.path, "r+b") as f:
         f.write(b"XXXX")
@@ -261,15 +261,15 @@ def test_ended_interviews_are_queued_once_and_later_recordings_too(data):
     running.status = "in_progress"
     running.save()
     failed = Interview.create(code="F1", status="failed", ended_at=utcnow())       # no recording at all
-    assert queue_ended_interviews(data) == 2
+    assert queue_ended_interviews(data, Config()) == 2
     assert sorted((r.interview_id, r.kind) for r in SyncState.select()) == sorted(
         [(done.id, "recording"), (done.id, "metadata"), (failed.id, "metadata")])
-    assert queue_ended_interviews(data) == 0
+    assert queue_ended_interviews(data, Config()) == 0
     # A second recording of an already queued interview (resumed after a crash) is picked up.
     extra = data.recordings / "second.bin"
     extra.write_bytes(random_bytes(5 * KiB, 9))
     Recording.create(interview=done, path=str(extra), state="recovered", size=extra.stat().st_size)
-    assert queue_ended_interviews(data) == 1
+    assert queue_ended_interviews(data, Config()) == 1
     assert SyncState.select().where(SyncState.interview == done, SyncState.kind == "recording").count() == 2
 
 
@@ -280,7 +280,7 @@ def test_start_if_enabled(data, tus_server, expect_log):
     expect_log("kiosk.sync.worker", r"cannot start: .*https")
     bad = sync_config("http://sync.example.org/files/", **{"sync.token": "t"})
     assert workermod.start_if_enabled(bad, data) is None
-    enqueue_interview(make_interview(data, media="bin", size=10 * KiB), data)
+    enqueue_interview(make_interview(data, media="bin", size=10 * KiB), data, Config())
     worker = workermod.start_if_enabled(sync_config(tus_server.url), data, busy=lambda: False)
     try:
         assert workermod.running() is worker

@@ -142,7 +142,7 @@ def test_sync_page_with_sync_off_says_how_to_turn_it_on(qtbot, make_services):
     services = make_services(**SYNC_VALUES)
     interview = record_session(services, seconds=1.0)
     from kiosk.sync.worker import enqueue_interview
-    enqueue_interview(interview, services.ctx.data)
+    enqueue_interview(interview, services.ctx.data, services.ctx.config)
     services.start_background()
     assert services.sync is None
     from ui.admin.console import AdminConsole
@@ -208,7 +208,7 @@ def test_app_wiring_runs_retention_deleting_only_what_is_synced_and_old(qtbot, m
     synced, unsynced = record_session(services, seconds=1.0), record_session(services, seconds=1.0)
     # Upload the first one for real (the way `kiosk sync --once` would), then let three days pass for both.
     from kiosk.sync.worker import enqueue_interview
-    enqueue_interview(synced, services.ctx.data)
+    enqueue_interview(synced, services.ctx.data, services.ctx.config)
     once = SyncWorker(services.ctx.config, services.ctx.data, server_url=tus_server.url, auto_queue=False)
     assert [r.status for r in once.run_once()] == ["synced", "synced"]
     once.stop()

@@ -1,0 +1,114 @@
+"""Erasure that erases: after `kiosk sessions delete`, no byte of the candidate's name, code or reference is left in
+any file under the data dir (database, WAL, the copy kept before a migration, logs, sync JSON), and the audit keeps
+the uuid, file hashes, who and when."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from kiosk import config as configmod
+from kiosk.db.database import close_database, db, open_database
+from kiosk.paths import DataDir
+from kiosk.sessions import SessionStore
+from kiosk.sync.worker import enqueue_interview
+from tests.helpers.db import record_real_take
+from tests.kiosk.privacy.helpers import bytes_found, make_centre_key
+
+ROOT = Path(__file__).resolve().parents[3]
+NAME = "Canary Kandidatin-Ölmez"
+CODE = "CANARY-CODE-5150"
+REF = "CANARY-REF-8086"
+CANARIES = [NAME.encode(), CODE.encode(), REF.encode(), b"Kandidatin"]
+
+
+def _kiosk(data: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(data), "--config", str(config), *args],
+                          capture_output=True, text=True, timeout=180, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_delete_leaves_no_byte_of_the_candidate_in_any_file_under_the_data_dir(tmp_path):
+    centre = make_centre_key(tmp_path)
+    toml = tmp_path / "kiosk.toml"
+    toml.write_text(f'[privacy]\nrecipients = ["{centre.recipient}"]\n[storage]\nmin_free_mb = 50\n'
+                    '[recording]\nprofile = "webm-vp8-opus"\n[log]\nlevel = "DEBUG"\n')
+    data = DataDir(tmp_path / "data").ensure()
+    scheduled = _kiosk(data.root, toml, "--verbose", "sessions", "schedule", "--template", "general", "--code",
+                       CODE, "--name", NAME, "--ref", REF, "--json")
+    assert scheduled.returncode == 0, scheduled.stderr
+    uuid = json.loads(scheduled.stdout)["uuid"]
+
+    # The candidate comes, types the code and is recorded; the session is queued for sync (its JSON written).
+    config = configmod.load(toml)
+    store = SessionStore.open(data, config)
+    try:
+        plan = store.find_plan(CODE.lower())
+        interview, path = store.begin(plan, "webm-vp8-opus")
+        result = record_real_take(path, 1.0, uuid=uuid)
+        store.finish(interview, "completed", result.metadata, None)
+        enqueue_interview(interview, data, config)
+        # An earlier upgrade kept a copy of the database from before its migration: it holds the candidate too.
+        db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        shutil.copy(data.database, data.root / "kiosk.sqlite3.v2-20261201T000000Z.bak")
+    finally:
+        close_database()
+    before = bytes_found(data.root, CANARIES)
+    assert "kiosk.sqlite3" in before                               # the rows hold the candidate ...
+    assert not [name for name in before if name.startswith(("sync/", "media/", "logs/"))]    # ... files are sealed
+    assert list(data.sync.glob("*.session.json.age")) and list(data.recordings.glob("*.webm.age"))
+    assert "kiosk.sqlite3.v2-20261201T000000Z.bak" in before
+
+    deleted = _kiosk(data.root, toml, "--verbose", "sessions", "delete", uuid, "--yes", "--reason", "withdrew")
+    assert deleted.returncode == 0, deleted.stderr
+    assert [c for c in CANARIES if c.decode() in deleted.stderr] == []
+
+    # Every byte of every file under the data dir: the database, its WAL and -shm, the pre-migration copy, the logs.
+    assert bytes_found(data.root, CANARIES) == {}
+    assert sorted(p.name for p in data.recordings.iterdir()) == []
+    assert list(data.sync.glob(f"{uuid}*")) == []
+
+    conn = sqlite3.connect(data.database)
+    try:
+        assert conn.execute("SELECT count(*) FROM interview").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM event").fetchone()[0] == 0
+        (actor, target, detail, when), = conn.execute(
+            "SELECT actor, target, detail, time FROM audit_log WHERE action = 'delete'").fetchall()
+    finally:
+        conn.close()
+    detail = json.loads(detail)
+    assert (actor, target, detail["reason"]) == ("cli", uuid, "withdrew") and when
+    names = {f["name"] for f in detail["files"]}
+    assert any(n.endswith(".webm.age") for n in names) and any(n.endswith(".manifest.json.sig") for n in names)
+    assert any(n == f"{uuid}.session.json.age" for n in names)
+    assert all(len(f["sha256"]) == 64 and f["bytes"] > 0 for f in detail["files"])
+    assert not {"candidate_name", "code", "candidate_ref"} & set(detail)
+
+
+def test_scrubbing_a_pre_migration_copy_keeps_the_other_interviews(tmp_path):
+    data = DataDir(tmp_path / "data").ensure()
+    open_database(data.database)
+    store = SessionStore(data, configmod.Config())
+    gone = store.schedule("general", code=CODE, candidate_name=NAME, candidate_ref=REF)
+    kept = store.schedule("general", code="KEEP-1", candidate_name="Someone Else")
+    db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    backup = data.root / "kiosk.sqlite3.v2-20261201T000000Z.bak"
+    shutil.copy(data.database, backup)
+    try:
+        store.delete_interview(gone.uuid, reason="withdrew")
+    finally:
+        close_database()
+    assert bytes_found(data.root, CANARIES) == {}
+    conn = sqlite3.connect(backup)
+    try:
+        assert [r[0] for r in conn.execute("SELECT uuid FROM interview")] == [kept.uuid]
+        with_detail = conn.execute("SELECT count(*) FROM audit_log WHERE target = ? AND detail IS NOT NULL",
+                                   (kept.uuid,)).fetchone()[0]
+        assert with_detail == 1                    # the other interview's history is left as it was
+    finally:
+        conn.close()
