@@ -122,6 +122,7 @@ def test_app_threads_and_a_cli_writer_at_once(data_dir):
         for _ in range(15):
             take = str(uuid.uuid4())
             path = data.recordings / f"interview_{take}_20260101_000000.webm"
+            path.write_bytes(b"a finished take")          # closing a take signs a manifest of its file
             interview = store.register_cli_take({"interview_uuid": take, "recording_path": str(path),
                                                  "state": "finalized", "duration": 1.0,
                                                  "events": [{"t": 0.5, "kind": "question.shown", "question": 0}]})
@@ -130,7 +131,7 @@ def test_app_threads_and_a_cli_writer_at_once(data_dir):
     def sync():
         for _ in range(30):
             for interview in list(Interview.select().where(Interview.status == "completed")):
-                enqueue_interview(interview, data)
+                enqueue_interview(interview, data, Config())
 
     def admin():
         auth = for_database()
