@@ -393,8 +393,10 @@ class Recorder:
             return
         if kind == "started" and not take.started:
             take.started = True
+            # clock_start: the engine clock (CLOCK_MONOTONIC, the same in every process) at file time 0.
             self.bus.publish("recording.started", path=str(take.path), profile=self.settings.profile,
-                             video_codec=take.writer.video_codec, audio_codec=take.writer.audio_codec)
+                             video_codec=take.writer.video_codec, audio_codec=take.writer.audio_codec,
+                             clock_start=take.segments[0].capture_start)
         elif kind == "failed":
             self.bus.publish("recording.failed", error=f"writing {take.path.name} failed: {data.get('error')}. "
                              "Fix: check the disk; what was written so far is kept and will be repaired.",

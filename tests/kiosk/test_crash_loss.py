@@ -1,0 +1,188 @@
+"""A take survives a kill -9 at any instant with at most 0.1 s lost: right after `started`, at random instants
+(a property test), in the middle of finalize, in the middle of recovery and at the moment of its swap."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from kiosk.capture.demo import DemoCamera, DemoMicrophone
+from kiosk.media import analysis, ebml, finalize, journal
+from kiosk.recorder import Recorder, RecorderSettings
+from tests.harness.crash import ENV, kiosk_cmd, record_and_kill
+
+MAX_LOSS_S = 0.1
+SYNC_S = 0.010
+
+
+def check_recovered(path: Path, file_time_at_kill: float) -> finalize.RecoverResult:
+    """Recover `path` and check what survived: it decodes, every frame the metadata counts is in the file, audio and
+    video are in sync at every demo marker, and at most MAX_LOSS_S of the captured timeline is missing."""
+    result = finalize.recover(path)
+    assert result.ok and result.state == "recovered", result.message
+    info = finalize.probe(path)
+    assert info["seekable"] and not info["damaged_tail"] and info["container_duration"]
+    scan = analysis.scan_video(path)
+    assert scan.count == result.metadata["frames_written"] >= 1
+    samples, rate, start = analysis.decode_audio(path)
+    assert abs(start + len(samples) / rate - result.duration) < 0.05
+    assert all(abs(offset) <= SYNC_S for offset in analysis.av_offsets(path)), analysis.av_offsets(path)
+    loss = file_time_at_kill - result.duration
+    assert loss <= MAX_LOSS_S, f"{loss:.3f} s lost at a kill {file_time_at_kill:.3f} s into the take"
+    assert not journal.journal_path(path).exists()
+    return result
+
+
+def test_kill_right_after_started_leaves_a_playable_take(data_dir):
+    killed = record_and_kill(data_dir, data_dir / "first.webm", 0.0)
+    result = check_recovered(killed.path, killed.file_time_at_kill)
+    assert result.metadata["frames_written"] >= 1 and result.duration > 0
+
+
+@settings(max_examples=20, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(after=st.floats(min_value=0.0, max_value=2.5))
+def test_kill_at_any_instant_loses_at_most_a_tenth_of_a_second(after):
+    with tempfile.TemporaryDirectory() as folder:
+        data_dir = Path(folder)
+        killed = record_and_kill(data_dir, data_dir / "take.webm", after)
+        check_recovered(killed.path, killed.file_time_at_kill)
+
+
+@pytest.mark.parametrize("profile", ["mp4-h264-aac", "audio-opus"])
+def test_kill_of_the_other_profiles_loses_at_most_a_tenth_of_a_second(data_dir, profile):
+    suffix = ".mp4" if profile.startswith("mp4") else ".webm"
+    for after in (0.0, 0.7, 1.9):
+        killed = record_and_kill(data_dir, data_dir / f"{profile}-{after}{suffix}", after, profile=profile)
+        result = finalize.recover(killed.path)
+        assert result.ok, result.message
+        assert killed.file_time_at_kill - result.duration <= MAX_LOSS_S
+        samples, rate, start = analysis.decode_audio(killed.path)
+        assert abs(start + len(samples) / rate - result.duration) < 0.05
+
+
+def header_only_take(tmp_path: Path) -> tuple[Path, bytes]:
+    """What a kill between the take's start and its first cluster leaves: the header and the journal. Returns the
+    cut-off copy and the finished take's header snapshot."""
+    recorder = Recorder(DemoCamera((320, 240), 30), DemoMicrophone(),
+                        RecorderSettings(size=(320, 240), fps=30, min_free_mb=50))
+    live = tmp_path / "live" / "take.webm"
+    recorder.open()
+    try:
+        recorder.start_take(live, label="Q1", wait=True)
+        header = live.read_bytes()[:recorder._take.writer.stats.header_bytes]
+        journal_text = journal.journal_path(live).read_text()
+        recorder.stop_take().result(timeout=30)
+    finally:
+        recorder.close()
+    cut = tmp_path / "cut.webm"
+    cut.write_bytes(header)
+    journal.journal_path(cut).write_text(journal_text)
+    return cut, header
+
+
+def test_kill_before_the_first_cluster_says_no_frame_was_recorded(tmp_path):
+    cut, header = header_only_take(tmp_path)
+    result = finalize.recover(cut)
+    assert not result.ok and result.state == "empty" and "no frame was recorded" in result.message
+    assert "specialist" not in result.message
+    assert cut.read_bytes() == header                              # kept as it was, never deleted
+    assert finalize.find_cut_off(tmp_path) == [] and result.metadata["state"] == "empty"
+    assert finalize.sidecar(cut).exists() and result.to_json()["state"] == "empty"
+
+
+def recorded_take(tmp_path: Path, seconds: float) -> tuple[Path, bytes, str]:
+    """A finalized take with two chapters, the header as it was before the trailer patched it, and its journal."""
+    recorder = Recorder(DemoCamera((320, 240), 30), DemoMicrophone(),
+                        RecorderSettings(size=(320, 240), fps=30, min_free_mb=50))
+    path = tmp_path / "done" / "take.webm"
+    recorder.open()
+    try:
+        recorder.start_take(path, label="Q1", wait=True)
+        header = path.read_bytes()[:recorder._take.writer.stats.header_bytes]
+        time.sleep(seconds / 2)
+        recorder.mark("Q2")
+        time.sleep(seconds / 2)
+        journal_text = journal.journal_path(path).read_text()      # as a kill during finalize leaves it
+        result = recorder.stop_take().result(timeout=30)
+    finally:
+        recorder.close()
+    assert result.state == "finalized" and result.metadata["finalized_in_place"]
+    return path, header, journal_text
+
+
+def test_kill_in_the_middle_of_finalize_leaves_a_recoverable_take(tmp_path):
+    """Finalize appends the chapters and cues after the last cluster, then patches the header: a kill leaves the
+    unpatched header and part of the tail (or, after a power cut, any mix of the two): each is recovered whole."""
+    path, header, journal_text = recorded_take(tmp_path, 2.0)
+    final = path.read_bytes()
+    with open(path, "rb") as f:
+        entries = ebml.seek_head(f)
+    tail_start = min(entries[ebml.CHAPTERS], entries[ebml.CUES])
+    full = finalize.probe(path)["duration"]
+    cuts = sorted({tail_start, tail_start + 1, (tail_start + len(final)) // 2, len(final) - 1, len(final)})
+    for n, cut in enumerate(cuts):
+        for patched in (False, True):
+            state = tmp_path / f"state{n}{'p' if patched else 'u'}.webm"
+            head = final[:len(header)] if patched else header
+            state.write_bytes(head + final[len(header):cut])
+            journal.journal_path(state).write_text(journal_text)
+            result = finalize.recover(state)
+            assert result.ok, (cut, patched, result.message)
+            assert abs(result.duration - full) < 0.05, (cut, patched, result.duration, full)
+            assert [c["label"] for c in finalize.probe(state)["chapters"]] == ["Q1", "Q2"]
+
+
+def cut_off_take(tmp_path: Path, seconds: float) -> tuple[Path, float]:
+    killed = record_and_kill(tmp_path, tmp_path / "cut.webm", seconds)
+    return killed.path, killed.file_time_at_kill
+
+
+def test_kill_in_the_middle_of_recovery_then_recover_again(tmp_path):
+    path, at_kill = cut_off_take(tmp_path, 2.0)
+    pristine = path.read_bytes()
+    journal_text = journal.journal_path(path).read_text()
+    seen = set()
+    for delay in (0.3, 0.6, 0.8, 0.9, 1.0, 1.1, 1.3, 1.6):
+        path.write_bytes(pristine)
+        journal.journal_path(path).write_text(journal_text)
+        for stale in tmp_path.glob("cut.*.webm"):
+            stale.unlink()
+        proc = subprocess.Popen(kiosk_cmd(tmp_path, "recover", str(path)), env=ENV, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        seen.add(tuple(sorted(p.name for p in tmp_path.glob("cut*"))))
+        check_recovered(path, at_kill)
+        assert sorted(p.name for p in tmp_path.glob("cut*")) == ["cut.webm", "cut.webm.json"]
+    assert len(seen) >= 2, seen          # the kills landed in different stages of the recovery
+
+
+@pytest.mark.parametrize("stage", ["copy half written", "original moved aside", "copy in place, original kept"])
+def test_kill_at_the_moment_of_the_swap_then_recover(tmp_path, stage):
+    path, at_kill = cut_off_take(tmp_path, 1.5)
+    tmp = path.with_name("cut.final.webm")
+    orig = path.with_name("cut.orig.webm")
+    good = tmp_path / "reference.webm"
+    shutil.copyfile(path, good)
+    journal.journal_path(good).write_text(journal.journal_path(path).read_text())
+    assert finalize.recover(good).ok
+    if stage == "copy half written":
+        tmp.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    elif stage == "original moved aside":
+        os.replace(path, orig)
+        shutil.copyfile(good, tmp)
+    else:
+        shutil.copyfile(path, orig)
+        shutil.copyfile(good, path)
+    check_recovered(path, at_kill)
+    assert not tmp.exists() and not orig.exists()
