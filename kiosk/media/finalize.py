@@ -45,7 +45,8 @@ class FinalizeError(RuntimeError):
 RECOVER_STATES = ("recovered", "empty", "live", "failed")
 # The bounded check at finalize: the last packets must end this close to where the writer says the take ends.
 END_TOLERANCE_S = 0.25
-TAIL_WINDOW_S = 2.0        # ... read from this long before the end (a keyframe is at most keyframe_interval_s back)
+# The bounded check opens the file with a small probe: Matroska's header has the codec parameters already.
+CHECK_OPEN_OPTIONS = {"probesize": "32768", "analyzeduration": "0"}
 
 
 @dataclass
@@ -145,8 +146,8 @@ def check_final(path: Path, end: float, chapters: list[dict], packets: dict[str,
     """Verify a WebM take finalized in place, reading a bounded part of it whatever its size.
 
     Checks: the seek head points at the Info, the Cues (and the Chapters, if any); the header's duration and the last
-    packets (read from the cues' last keyframes) end where the writer says the take ends (`end`, s); a keyframe
-    decodes at the end and at every chapter start. `packets` ({"video": n, "audio": n}) are the counts the writer
+    packets (read from the last keyframe the cues know) end where the writer says the take ends (`end`, s); that
+    keyframe decodes; the cues lead to a keyframe at every chapter start. `packets` ({"video": n, "audio": n}) are the counts the writer
     muxed. Returns what `probe` returns, plus "bytes_read". FinalizeError (the file and its journal are then left to
     `recover`) if anything is off."""
     path = Path(path)
@@ -161,13 +162,13 @@ def check_final(path: Path, end: float, chapters: list[dict], packets: dict[str,
             if element not in entries or ebml.element_at(reader, entries[element]) != element:
                 raise FinalizeError(f"{path.name}: no {what} where its seek head points")
         reader.seek(0)
-        with av.open(reader, "r", format="matroska") as container:
+        with av.open(reader, "r", format="matroska", options=CHECK_OPEN_OPTIONS) as container:
             info = _describe(container, path)
             duration = info["container_duration"] or 0.0
             if abs(duration - end) > END_TOLERANCE_S:
                 raise FinalizeError(f"{path.name} says it lasts {duration:.3f} s, the writer wrote {end:.3f} s")
             main = (container.streams.video or container.streams.audio)[0]
-            ends = _read_from(container, main, max(0.0, duration - TAIL_WINDOW_S), to_end=True)
+            ends = _read_from(container, main, duration, to_end=True)      # from the last keyframe on
             if not ends or abs(max(ends.values()) - duration) > END_TOLERANCE_S:
                 raise FinalizeError(f"{path.name}: its last packets end at {max(ends.values(), default=0):.3f} s, "
                                     f"not at its duration {duration:.3f} s")
@@ -187,7 +188,7 @@ def check_final(path: Path, end: float, chapters: list[dict], packets: dict[str,
 
 
 def _read_from(container, stream, start: float, to_end: bool) -> dict[int, float]:
-    """Seek (through the cues) to the keyframe at or before `start` and decode it; with to_end, demux on to the end.
+    """Seek (through the cues) to the keyframe at or before `start`; with to_end, decode it and demux on to the end.
     Returns where each stream's packets end (s). FinalizeError if the seek lands elsewhere or nothing is there."""
     container.seek(int(start / stream.time_base), stream=stream, backward=True)
     ends: dict[int, float] = {}
@@ -197,9 +198,11 @@ def _read_from(container, stream, start: float, to_end: bool) -> dict[int, float
             continue
         if landed is None and packet.stream is stream:
             landed = float(packet.pts * packet.time_base)
-            packet.decode()                        # a damaged keyframe raises here
-            if not to_end:
+            if not to_end:                         # a chapter start: the cues lead to a keyframe there
+                if not packet.is_keyframe:
+                    raise FinalizeError(f"seeking to {start:.3f} s found no keyframe")
                 break
+            packet.decode()                        # the last keyframe: a damaged one raises here
         pts = packet.pts if packet.pts is not None else packet.dts
         ends[packet.stream.index] = max(ends.get(packet.stream.index, 0.0),
                                         float((pts + (packet.duration or 0)) * packet.time_base))

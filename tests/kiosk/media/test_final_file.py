@@ -71,6 +71,6 @@ def test_finalize_reads_a_bounded_part_of_the_take_whatever_its_length(tmp_path)
     sizes = [r.metadata["file_size"] for r in (short, long)]
     reads = [r.metadata["finalize_bytes_read"] for r in (short, long)]
     assert sizes[1] > 5 * sizes[0], sizes
-    # What is read: the header, seek head, cues and chapters, about TAIL_WINDOW_S at the end, a keyframe per chapter.
+    # What is read: the header, seek head, cues and chapters, the last keyframe on, a keyframe per chapter.
     assert reads[1] < 0.6 * sizes[1] and reads[1] < 2 * reads[0] + 200_000, (reads, sizes)
     assert not journal.journal_path(long.path).exists() and finalize.probe(long.path)["seekable"]
