@@ -4,6 +4,11 @@
 
 loss = file time captured at the instant of the kill (from the started line's clock_start, CLOCK_MONOTONIC) minus the
 duration that survived. Prints one JSON object per profile: the loss distribution and the recovery time.
+
+With --snapshots N, also (in this process, real recorder and demo sources) N byte-for-byte copies of the live file
+taken at random instants of one take, each recovered: "held" = where the last packet the writer had muxed ends
+minus what the copy recovers. That is what the file itself holds back (muxer plus OS), without the writer's backlog
+that a CPU-starved machine adds to a real kill.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -19,7 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.media import finalize  # noqa: E402
+from kiosk.capture.demo import DemoCamera, DemoMicrophone  # noqa: E402
+from kiosk.media import finalize, journal  # noqa: E402
+from kiosk.recorder import Recorder, RecorderSettings  # noqa: E402
 from tests.harness.crash import record_and_kill  # noqa: E402
 
 
@@ -36,12 +44,53 @@ def run(profile: str, kills: int, max_after: float, size: str, rng: random.Rando
                 failures.append(result.message)
                 continue
             losses.append(killed.file_time_at_kill - result.duration)
-    losses.sort()
-    pick = lambda q: round(losses[min(len(losses) - 1, int(q * len(losses)))], 3) if losses else None  # noqa: E731
     return {"profile": profile, "size": size, "kills": kills, "recovered": len(losses), "failures": failures,
-            "loss_s": {"min": pick(0), "median": pick(0.5), "p90": pick(0.9), "max": pick(1.0),
-                       "mean": round(statistics.fmean(losses), 3) if losses else None},
-            "over_0.1_s": sum(1 for x in losses if x > 0.1), "recover_s_median": round(statistics.median(recover_s), 3)}
+            "loss_s": distribution(losses), "over_0.1_s": sum(1 for x in losses if x > 0.1),
+            "recover_s_median": round(statistics.median(recover_s), 3)}
+
+
+def distribution(values: list[float]) -> dict:
+    values = sorted(values)
+    if not values:
+        return {}
+    pick = lambda q: round(values[min(len(values) - 1, int(q * len(values)))], 3)  # noqa: E731
+    return {"min": pick(0), "median": pick(0.5), "p90": pick(0.9), "max": pick(1.0),
+            "mean": round(statistics.fmean(values), 3)}
+
+
+def snapshots(profile: str, count: int, size: str, rng: random.Random) -> dict:
+    width, height = (int(v) for v in size.split("x"))
+    recorder = Recorder(DemoCamera((width, height), 30), DemoMicrophone(),
+                        RecorderSettings(profile=profile, size=(width, height), fps=30, min_free_mb=50))
+    held, failures = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        live = folder / "live" / ("take.mp4" if profile.startswith("mp4") else "take.webm")
+        recorder.open()
+        try:
+            recorder.start_take(live, label="Q1")
+            take = recorder._take
+            while not take.started:                          # "started": the first frame is in the file
+                time.sleep(0.01)
+            writer = take.writer
+            for n in range(count):
+                time.sleep(rng.uniform(0.05, 0.5))
+                muxed_end = writer.stats.media_end_s          # the packets the writer had handed to the muxer
+                copy = folder / f"cut{n}{live.suffix}"
+                shutil.copyfile(live, copy)
+                shutil.copyfile(journal.journal_path(live), journal.journal_path(copy))
+                result = finalize.recover(copy)
+                if not result.ok:
+                    failures.append(result.message)
+                    continue
+                held.append(muxed_end - result.duration)
+                for leftover in folder.glob(f"cut{n}*"):
+                    leftover.unlink()
+            recorder.stop_take().result(timeout=60)
+        finally:
+            recorder.close()
+    return {"profile": profile, "size": size, "snapshots": count, "recovered": len(held), "failures": failures,
+            "held_by_file_s": distribution(held)}
 
 
 def main() -> None:
@@ -51,10 +100,14 @@ def main() -> None:
     parser.add_argument("--max-after", type=float, default=3.0, help="kill up to this long after started (s)")
     parser.add_argument("--size", default="640x360")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--snapshots", type=int, default=0, help="also copy the live file this many times")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     for profile in args.profiles.split(","):
-        print(json.dumps(run(profile, args.kills, args.max_after, args.size, rng)), flush=True)
+        if args.kills:
+            print(json.dumps(run(profile, args.kills, args.max_after, args.size, rng)), flush=True)
+        if args.snapshots:
+            print(json.dumps(snapshots(profile, args.snapshots, args.size, rng)), flush=True)
 
 
 if __name__ == "__main__":

@@ -35,18 +35,22 @@ FPS = 30
 BITRATE_720P = 2500       # recording.video_bitrate_kbps: 5625 kbit/s at 1080p
 
 
-def encode_chunk(folder: Path, seconds: float) -> Path:
-    """`seconds` of noisy 1080p VP9 + Opus in a WebM: the packets every take is built from."""
-    path = folder / "chunk.webm"
-    out = av.open(str(path), "w", format="webm")
-    video = add_video_stream(out, profiles.VP9, SIZE, FPS, BITRATE_720P, 1.0)
-    audio = out.add_stream("libopus", rate=48000)
+def encode_chunk(folder: Path, seconds: float, encoder: profiles.VideoEncoder = profiles.VP9,
+                 size: tuple[int, int] = SIZE, grain_sigma: float = 18.0) -> Path:
+    """`seconds` of the demo pattern under per-frame noise (`grain_sigma`, 0 = none), encoded with the live settings
+    of `encoder` plus the container's audio, in the encoder's container: the packets the takes are built from."""
+    container = encoder.container
+    path = folder / f"chunk_{encoder.codec}_{size[0]}x{size[1]}_{grain_sigma:g}.{container.ext}"
+    out = av.open(str(path), "w", format=container.live_format)
+    video = add_video_stream(out, encoder, size, FPS, BITRATE_720P, 1.0)
+    audio = out.add_stream(container.audio_encoder, rate=48000)
     audio.codec_context.layout = "mono"
     audio.codec_context.bit_rate = 96000
-    audio.codec_context.format = "flt"
-    camera, mic = DemoCamera(SIZE, FPS), DemoMicrophone()
+    audio.codec_context.format = "flt" if container.audio_encoder == "libopus" else "fltp"
+    frame_size = audio.codec_context.frame_size or 1024
+    camera, mic = DemoCamera(size, FPS), DemoMicrophone()
     rng = np.random.default_rng(1)
-    grain = [rng.normal(0, 18, (SIZE[1], SIZE[0], 1)).astype(np.int16) for _ in range(6)]
+    grain = [rng.normal(0, grain_sigma, (size[1], size[0], 1)).astype(np.int16) for _ in range(6)]
     samples = 0
     for i in range(int(seconds * FPS)):
         image = np.clip(camera.render(i / FPS + 0.5).astype(np.int16) + grain[i % len(grain)], 0, 255)
@@ -55,10 +59,10 @@ def encode_chunk(folder: Path, seconds: float) -> Path:
         for packet in video.encode(frame):
             out.mux(packet)
         while samples < (i + 1) * 48000 // FPS:
-            block = av.AudioFrame.from_ndarray(mic.render(samples, 960).reshape(1, -1).astype(np.float32),
-                                               format="flt", layout="mono")
+            block = av.AudioFrame.from_ndarray(mic.render(samples, frame_size).reshape(1, -1).astype(np.float32),
+                                               format=audio.codec_context.format.name, layout="mono")
             block.sample_rate, block.pts, block.time_base = 48000, samples, Fraction(1, 48000)
-            samples += 960
+            samples += frame_size
             for packet in audio.encode(block):
                 out.mux(packet)
     for stream in (video, audio):

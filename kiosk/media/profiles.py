@@ -22,11 +22,11 @@ class Container:
 
     def live_options(self) -> dict[str, str]:
         # Crash safety at the physical limit: libav holds an open cluster (fragment) in memory until the next one
-        # starts, so a cluster per packet (MP4: a fragment per 50 ms; per frame, libav's frag_every_frame, leaves
+        # starts, so a cluster per packet (MP4: a fragment per 20 ms; per frame, libav's frag_every_frame, leaves
         # duplicate dts that the remux at stop rejects) and a flush per packet put every encoded packet in the OS
         # as soon as the next one leaves the encoder. Measured overhead in bench/README.md ("crash loss").
         if self.name == "mp4":
-            return {"movflags": "empty_moov+default_base_moof", "frag_duration": "50000", "flush_packets": "1"}
+            return {"movflags": "empty_moov+default_base_moof", "frag_duration": "20000", "flush_packets": "1"}
         return {"cluster_time_limit": "0", "cluster_size_limit": "2097152", "flush_packets": "1"}
 
     @property

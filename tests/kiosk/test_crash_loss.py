@@ -53,7 +53,9 @@ def test_kill_right_after_started_leaves_a_playable_take(data_dir):
 def test_kill_at_any_instant_loses_at_most_a_tenth_of_a_second(after):
     with tempfile.TemporaryDirectory() as folder:
         data_dir = Path(folder)
-        killed = record_and_kill(data_dir, data_dir / "take.webm", after)
+        # Small frames: the writer keeps up even on a loaded machine, so what is measured is the file's crash loss,
+        # not a backlog of frames the starved encoder had not reached yet (bench/crash_bench.py measures 640x360).
+        killed = record_and_kill(data_dir, data_dir / "take.webm", after, size="160x120")
         check_recovered(killed.path, killed.file_time_at_kill)
 
 
