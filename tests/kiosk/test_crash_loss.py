@@ -18,6 +18,7 @@ from kiosk.capture.demo import DemoCamera, DemoMicrophone
 from kiosk.media import analysis, ebml, finalize, journal
 from kiosk.recorder import Recorder, RecorderSettings
 from tests.harness.crash import ENV, kiosk_cmd, record_and_kill
+from tests.helpers.media import header_only_take
 
 MAX_LOSS_S = 0.1
 SYNC_S = 0.010
@@ -71,28 +72,9 @@ def test_kill_of_the_other_profiles_loses_at_most_a_tenth_of_a_second(data_dir, 
         assert abs(start + len(samples) / rate - result.duration) < 0.05
 
 
-def header_only_take(tmp_path: Path) -> tuple[Path, bytes]:
-    """What a kill between the take's start and its first cluster leaves: the header and the journal. Returns the
-    cut-off copy and the finished take's header snapshot."""
-    recorder = Recorder(DemoCamera((320, 240), 30), DemoMicrophone(),
-                        RecorderSettings(size=(320, 240), fps=30, min_free_mb=50))
-    live = tmp_path / "live" / "take.webm"
-    recorder.open()
-    try:
-        recorder.start_take(live, label="Q1", wait=True)
-        header = live.read_bytes()[:recorder._take.writer.stats.header_bytes]
-        journal_text = journal.journal_path(live).read_text()
-        recorder.stop_take().result(timeout=30)
-    finally:
-        recorder.close()
-    cut = tmp_path / "cut.webm"
-    cut.write_bytes(header)
-    journal.journal_path(cut).write_text(journal_text)
-    return cut, header
-
-
 def test_kill_before_the_first_cluster_says_no_frame_was_recorded(tmp_path):
-    cut, header = header_only_take(tmp_path)
+    cut = tmp_path / "cut.webm"
+    header = header_only_take(cut)
     result = finalize.recover(cut)
     assert not result.ok and result.state == "empty" and "no frame was recorded" in result.message
     assert "specialist" not in result.message
