@@ -28,12 +28,16 @@ def kiosk_cmd(data_dir: Path, *args: str) -> list[str]:
 class Killed:
     path: Path                 # the cut-off take
     started: dict              # the `started` line
-    file_time_at_kill: float   # s of the take's timeline that had been captured when SIGKILL was sent
+    file_time_at_kill: float   # s of the take's timeline captured when SIGKILL (with stop_first_s: SIGTERM) was sent
 
 
 def record_and_kill(data_dir: Path, out: Path, after_s: float, profile: str = "webm-vp9-opus",
-                    size: str = "320x240", fps: int = 30, timeout: float = 60.0) -> Killed:
-    """Start `kiosk record` (demo camera and microphone), SIGKILL it `after_s` after its `started` line."""
+                    size: str = "320x240", fps: int = 30, timeout: float = 60.0,
+                    stop_first_s: float | None = None) -> Killed:
+    """Start `kiosk record` (demo camera and microphone), SIGKILL it `after_s` after its `started` line.
+
+    With `stop_first_s`, SIGTERM it at `after_s` (it stops and finalizes) and SIGKILL it `stop_first_s` later: a
+    kill somewhere in the middle of finalize (or just before or after it)."""
     proc = subprocess.Popen(kiosk_cmd(data_dir, "record", "--out", str(out), "--duration", "600", "--camera", "demo",
                                       "--mic", "demo", "--size", size, "--fps", str(fps), "--profile", profile,
                                       "--json"),
@@ -48,7 +52,12 @@ def record_and_kill(data_dir: Path, out: Path, after_s: float, profile: str = "w
         target = time.monotonic() + after_s
         while time.monotonic() < target:
             time.sleep(min(0.01, max(0.0, target - time.monotonic())))
-        at_kill = time.monotonic()
+        if stop_first_s is not None:
+            os.kill(proc.pid, signal.SIGTERM)
+            at_stop = time.monotonic()
+            while time.monotonic() < at_stop + stop_first_s:
+                time.sleep(min(0.002, max(0.0, at_stop + stop_first_s - time.monotonic())))
+        at_kill = time.monotonic() if stop_first_s is None else at_stop
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     finally:

@@ -125,6 +125,23 @@ def test_kill_in_the_middle_of_finalize_leaves_a_recoverable_take(tmp_path):
             assert [c["label"] for c in finalize.probe(state)["chapters"]] == ["Q1", "Q2"]
 
 
+# The stop waits stop_grace_s (0.15 s) for frames in flight, then drains, closes and checks in about 0.03 s.
+@pytest.mark.parametrize("kill_after_stop_s", [0.0, 0.1, 0.15, 0.16, 0.17, 0.18, 0.19, 0.2, 0.25, 0.5])
+def test_real_kill_around_finalize_leaves_a_final_or_recoverable_take(data_dir, kill_after_stop_s):
+    """SIGTERM (the take stops and finalizes) then SIGKILL a moment later: whatever instant the kill lands on, the take
+    is either final already (sidecar, no journal, seekable) or recovered whole; nothing captured before the stop is
+    lost but the last packets."""
+    killed = record_and_kill(data_dir, data_dir / "stop.webm", 1.5, stop_first_s=kill_after_stop_s)
+    path = killed.path
+    if journal.journal_path(path).exists():
+        check_recovered(path, killed.file_time_at_kill)
+    else:
+        info = finalize.probe(path)
+        assert info["seekable"] and not info["damaged_tail"] and finalize.sidecar(path).exists()
+        assert killed.file_time_at_kill - info["duration"] <= MAX_LOSS_S
+    assert sorted(p.name for p in data_dir.glob("stop*")) == ["stop.webm", "stop.webm.json"]
+
+
 def cut_off_take(tmp_path: Path, seconds: float) -> tuple[Path, float]:
     killed = record_and_kill(tmp_path, tmp_path / "cut.webm", seconds)
     return killed.path, killed.file_time_at_kill
