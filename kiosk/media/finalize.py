@@ -429,6 +429,10 @@ def recover(path: Path) -> RecoverResult:
     source = path if path.exists() else orig
     if header and _holds_no_frame(source):
         return _nothing_recorded(source, header, events)
+    settled = _sidecar_of_empty(path) if not header else None
+    if settled is not None:
+        return RecoverResult(path, False, 0.0, f"{path.name}: no frame was recorded (settled before)", settled,
+                             state="empty")
     try:
         before = probe(source)
     except (av.error.FFmpegError, OSError) as exc:
@@ -460,6 +464,15 @@ def _holds_no_frame(path: Path) -> bool:
     with open(path, "rb") as f:
         head = f.read(NO_FRAME_WINDOW + 1)
     return len(head) <= NO_FRAME_WINDOW and marker not in head
+
+
+def _sidecar_of_empty(path: Path) -> dict | None:
+    """The sidecar of a take already settled as "no frame was recorded", or None."""
+    try:
+        metadata = json.loads(sidecar(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return metadata if isinstance(metadata, dict) and metadata.get("state") == "empty" else None
 
 
 def _nothing_recorded(path: Path, header: dict, events: list[dict]) -> RecoverResult:

@@ -81,6 +81,8 @@ def test_kill_before_the_first_cluster_says_no_frame_was_recorded(tmp_path):
     assert cut.read_bytes() == header                              # kept as it was, never deleted
     assert finalize.find_cut_off(tmp_path) == [] and result.metadata["state"] == "empty"
     assert finalize.sidecar(cut).exists() and result.to_json()["state"] == "empty"
+    again = finalize.recover(cut)                                  # asked again: the same answer, not "damaged"
+    assert again.state == "empty" and "no frame was recorded" in again.message and cut.read_bytes() == header
 
 
 def recorded_take(tmp_path: Path, seconds: float) -> tuple[Path, bytes, str]:
