@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import statistics
 import sys
 import tempfile
@@ -25,10 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.capture.demo import DemoCamera, DemoMicrophone  # noqa: E402
-from kiosk.media import finalize, journal  # noqa: E402
-from kiosk.recorder import Recorder, RecorderSettings  # noqa: E402
-from tests.harness.crash import record_and_kill  # noqa: E402
+from kiosk.media import finalize  # noqa: E402
+from tests.harness.crash import live_snapshots, record_and_kill  # noqa: E402
 
 
 def run(profile: str, kills: int, max_after: float, size: str, rng: random.Random) -> dict:
@@ -60,35 +57,17 @@ def distribution(values: list[float]) -> dict:
 
 def snapshots(profile: str, count: int, size: str, rng: random.Random) -> dict:
     width, height = (int(v) for v in size.split("x"))
-    recorder = Recorder(DemoCamera((width, height), 30), DemoMicrophone(),
-                        RecorderSettings(profile=profile, size=(width, height), fps=30, min_free_mb=50))
     held, failures = [], []
     with tempfile.TemporaryDirectory() as folder:
-        folder = Path(folder)
-        live = folder / "live" / ("take.mp4" if profile.startswith("mp4") else "take.webm")
-        recorder.open()
-        try:
-            recorder.start_take(live, label="Q1")
-            take = recorder._take
-            while not take.started:                          # "started": the first frame is in the file
-                time.sleep(0.01)
-            writer = take.writer
-            for n in range(count):
-                time.sleep(rng.uniform(0.05, 0.5))
-                muxed_end = writer.stats.media_end_s          # the packets the writer had handed to the muxer
-                copy = folder / f"cut{n}{live.suffix}"
-                shutil.copyfile(live, copy)
-                shutil.copyfile(journal.journal_path(live), journal.journal_path(copy))
-                result = finalize.recover(copy)
-                if not result.ok:
-                    failures.append(result.message)
-                    continue
-                held.append(muxed_end - result.duration)
-                for leftover in folder.glob(f"cut{n}*"):
-                    leftover.unlink()
-            recorder.stop_take().result(timeout=60)
-        finally:
-            recorder.close()
+        delays = [rng.uniform(0.05, 0.5) for _ in range(count)]
+        for snapshot in live_snapshots(Path(folder), profile, (width, height), delays):
+            result = finalize.recover(snapshot.path)
+            if not result.ok:
+                failures.append(result.message)
+                continue
+            held.append(snapshot.muxed_end - result.duration)
+            for leftover in Path(folder).glob(snapshot.path.stem + "*"):
+                leftover.unlink()
     return {"profile": profile, "size": size, "snapshots": count, "recovered": len(held), "failures": failures,
             "held_by_file_s": distribution(held)}
 

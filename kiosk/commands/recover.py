@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args, ctx) -> int:
     from kiosk.media import finalize
 
+    if not args.paths:
+        finalize.remove_scratch(ctx.data.recordings)
     paths = [Path(p) for p in args.paths] if args.paths else finalize.find_cut_off(ctx.data.recordings)
     if not paths and not args.json:
         print(f"no cut-off recordings under {ctx.data.recordings}")

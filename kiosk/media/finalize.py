@@ -406,9 +406,12 @@ def add_sha256(path: Path) -> str:
     return digest
 
 
+SIDECAR_SCRATCH = ".json.tmp"
+
+
 def write_sidecar(path: Path, metadata: dict) -> Path:
     target = sidecar(path)
-    tmp = target.with_name(target.name + ".tmp")
+    tmp = target.with_name(target.name[: -len(".json")] + SIDECAR_SCRATCH)
     tmp.write_text(json.dumps(metadata, indent=2), encoding="utf-8")
     with open(tmp, "rb+") as f:
         os.fsync(f.fileno())
@@ -500,6 +503,15 @@ def find_cut_off(root: Path) -> list[Path]:
     return found
 
 
-def recover_all(root: Path) -> list[RecoverResult]:
-    """Repair every cut-off take under `root` (the app calls this at start; `kiosk recover` without paths)."""
-    return [recover(path) for path in find_cut_off(root)]
+def remove_scratch(root: Path) -> list[Path]:
+    """Remove the sidecar scratch files (``<file>.json.tmp``) a kill in the middle of `write_sidecar` left under
+    `root`: the sidecar each was about to replace is intact (or, if it was the first, the take still has its journal
+    and its recovery writes the sidecar again). Never touches a recording."""
+    removed = []
+    for scratch in sorted(Path(root).rglob("*" + SIDECAR_SCRATCH)):
+        media = scratch.with_name(scratch.name[: -len(SIDECAR_SCRATCH)])
+        if not journalmod.is_locked(media):
+            scratch.unlink(missing_ok=True)
+            removed.append(scratch)
+    return removed
+

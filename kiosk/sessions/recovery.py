@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from kiosk.db.database import transaction
 from kiosk.db.models import KEPT_STATES, AuditLog, Interview, Recording, utcnow
-from kiosk.media.finalize import recover as engine_recover
+from kiosk.media.finalize import recover as engine_recover, remove_scratch
 from kiosk.sessions.files import MEDIA_SUFFIXES, journal_locked, journal_of, orig_of, read_sidecar
 from kiosk.sessions.owner import owner_alive
 from kiosk.sessions.values import clean, parse_time
@@ -60,6 +60,8 @@ class StartupRecovery:
         media files with no row are adopted (a row is created), never deleted. Live takes are left alone."""
         recover = self.recover
         report = RecoveryReport()
+        if self.store.data.recordings.exists():
+            remove_scratch(self.store.data.recordings)
         handled: set[str] = set()
         for recording in list(Recording.select().where(Recording.state.in_(("recording", "failed")))):
             media = Path(recording.path)

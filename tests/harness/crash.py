@@ -66,3 +66,41 @@ def record_and_kill(data_dir: Path, out: Path, after_s: float, profile: str = "w
             proc.wait(timeout=10)
         proc.stdout.close()
     return Killed(Path(started["path"]), started, at_kill - started["clock_start"])
+
+
+@dataclass
+class Snapshot:
+    path: Path                 # a byte-for-byte copy of the live file (and its journal): what a kill leaves
+    muxed_end: float           # where the last packet the writer had handed to the muxer ends (s)
+
+
+def live_snapshots(folder: Path, profile: str, size: tuple[int, int], delays: list[float]):
+    """Record a take with the real recorder (demo sources) and, `delays[i]` seconds apart, copy its live file: yields
+    a Snapshot per delay. `muxed_end - recovered duration` is what the file itself held back at that instant (the
+    muxer's open cluster and the OS), without the backlog a CPU-starved writer adds to a real kill."""
+    import shutil
+
+    from kiosk.capture.demo import DemoCamera, DemoMicrophone
+    from kiosk.media import journal
+    from kiosk.recorder import Recorder, RecorderSettings
+
+    recorder = Recorder(DemoCamera(size, 30), DemoMicrophone(),
+                        RecorderSettings(profile=profile, size=size, fps=30, min_free_mb=50))
+    live = folder / "live" / ("take.mp4" if profile.startswith("mp4") else "take.webm")
+    recorder.open()
+    try:
+        recorder.start_take(live, label="Q1")
+        take = recorder._take
+        deadline = time.monotonic() + 30
+        while not take.started and time.monotonic() < deadline:   # "started": the first frame is in the file
+            time.sleep(0.01)
+        for n, delay in enumerate(delays):
+            time.sleep(delay)
+            muxed_end = take.writer.stats.media_end_s      # read first: packets muxed later only add to the copy
+            copy = folder / f"cut{n}{live.suffix}"
+            shutil.copyfile(live, copy)
+            shutil.copyfile(journal.journal_path(live), journal.journal_path(copy))
+            yield Snapshot(copy, muxed_end)
+        recorder.stop_take().result(timeout=60)
+    finally:
+        recorder.close()
