@@ -43,7 +43,7 @@ def encode_chunk(folder: Path, seconds: float, encoder: profiles.VideoEncoder = 
     path = folder / f"chunk_{encoder.codec}_{size[0]}x{size[1]}_{grain_sigma:g}.{container.ext}"
     out = av.open(str(path), "w", format=container.live_format)
     video = add_video_stream(out, encoder, size, FPS, BITRATE_720P, 1.0)
-    audio = out.add_stream(container.audio_encoder, rate=48000)
+    audio = out.add_stream(container.audio_encoder, rate=48000, options=container.audio_options())
     audio.codec_context.layout = "mono"
     audio.codec_context.bit_rate = 96000
     audio.codec_context.format = "flt" if container.audio_encoder == "libopus" else "fltp"
