@@ -6,10 +6,10 @@ Threads (all in this process, see docs/engine.md for why and the measurements):
 - the media writer thread encodes and muxes (kiosk/media/writer.py);
 - a monitor thread ticks at the frame rate: slate frames while the camera is off or lost, silence while the mic is
   lost, "no frames for N ms" detection, status events every 250 ms, the free-space guard;
-- stop_take() finalizes (remux) on a worker thread and returns a Future.
+- stop_take() finalizes on a worker thread (kiosk/media/finish.py) and returns a Future; the take's sha256 follows
+  on a niced hashing thread.
 
-The file timeline: capture-clock segments [(capture_start, capture_end, file_start)], one per recorded stretch; a
-pause ends a segment and the next one continues the file where it stopped, so the file holds the answers only.
+The take's state and its file timeline are in kiosk/media/take.py.
 """
 
 from __future__ import annotations
@@ -22,17 +22,18 @@ import shutil
 import threading
 import time
 import uuid as uuidmod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from kiosk import logs
 from kiosk.capture.frames import AudioBlock, AudioSource, SourceHealth, VideoFrame, VideoSource, clock
 from kiosk.events import EventBus
-from kiosk.media import finalize, journal as journalmod, profiles
-from kiosk.media.writer import MediaError, MediaWriter, WriterSettings
+from kiosk.media import journal as journalmod, profiles
+from kiosk.media.finish import FinishContext, add_digest, finish
+from kiosk.media.take import Segment, Take, TakeResult, slate
+from kiosk.media.writer import MediaError, MediaWriter, WriterSettings, lower_priority
 
 log = logging.getLogger(__name__)
 
@@ -76,71 +77,8 @@ class RecorderSettings:
                    min_free_mb=config["storage.min_free_mb"])
 
 
-@dataclass
-class TakeResult:
-    metadata: dict
-    path: Path
-    state: str          # "finalized" | "recovered" | "failed"
-    message: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.state in ("finalized", "recovered")
-
-
 def _dbfs(x: float) -> float:
     return 20 * math.log10(x) if x > 1e-5 else SILENCE_DBFS
-
-
-def _slate(size: tuple[int, int], text: str) -> np.ndarray:
-    width, height = size
-    image = np.full((height, width, 3), 24, np.uint8)
-    scale = max(0.4, height / 360)
-    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, int(2 * scale)))
-    cv2.putText(image, text, ((width - tw) // 2, (height + th) // 2), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (200, 200, 200), max(1, int(2 * scale)), cv2.LINE_AA)
-    return image
-
-
-@dataclass
-class _Segment:
-    capture_start: float
-    file_start: float
-    capture_end: float | None = None
-
-    def covers(self, t: float) -> bool:
-        return t >= self.capture_start and (self.capture_end is None or t < self.capture_end)
-
-
-@dataclass
-class _Take:
-    path: Path
-    writer: MediaWriter
-    journal: journalmod.Journal | None
-    interview_uuid: str
-    recorded_at: str
-    ready: threading.Event = field(default_factory=threading.Event)   # the encoder is open (or failed to)
-    error: str | None = None
-    segments: list[_Segment] = field(default_factory=list)
-    events: list[dict] = field(default_factory=list)
-    accepting: bool = True
-    started: bool = False
-    paused: bool = False
-    future: concurrent.futures.Future | None = None
-    chapter_count: int = 0
-
-    def to_file_time(self, t: float) -> float | None:
-        for segment in reversed(self.segments):
-            if segment.covers(t):
-                return segment.file_start + (t - segment.capture_start)
-        return None
-
-    def file_now(self, now: float) -> float:
-        if not self.segments:
-            return 0.0
-        last = self.segments[-1]
-        end = last.capture_end if last.capture_end is not None else now
-        return last.file_start + max(0.0, end - last.capture_start)
 
 
 class Recorder:
@@ -154,7 +92,7 @@ class Recorder:
         self.camera_enabled = True
         self.profile = profiles.get(settings.profile)
         self._lock = threading.RLock()
-        self._take: _Take | None = None
+        self._take: Take | None = None
         self._latest: VideoFrame | None = None
         self._frames_captured = 0
         self._last_frame_at = 0.0
@@ -167,11 +105,13 @@ class Recorder:
         self._levels_lock = threading.Lock()
         self._stop = threading.Event()
         self._monitor: threading.Thread | None = None
-        self._finalizer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="finalize")
-        self._slates = {kind: _slate(settings.size, text) for kind, text in
+        # Niced like the encoders: finalizing and hashing never take the CPU from the UI thread.
+        self._finalizer = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="finalize", initializer=lower_priority, initargs=(settings.encoder_nice,))
+        self._slates = {kind: slate(settings.size, text) for kind, text in
                         (("off", "CAMERA OFF"), ("lost", "CAMERA LOST - RECONNECTING"), ("none", "NO CAMERA"))}
         self._restart_at = {"camera": 0.0, "mic": 0.0}
-        self._failed_start: _Take | None = None
+        self._failed_start: Take | None = None
         # Opening and closing the camera device between candidates, in order, off the caller's thread.
         self._camera_ops = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="camera-ops")
         self._opening_since = 0.0
@@ -280,7 +220,7 @@ class Recorder:
                 with_video=self.profile.has_video, with_audio=self.audio is not None,
                 disabled_encoders=tuple(s.disabled_encoders), encoder_nice=s.encoder_nice),
                 on_event=self._on_writer_event)
-            take = _Take(path=path, writer=writer, journal=None, interview_uuid=interview_uuid or str(uuidmod.uuid4()),
+            take = Take(path=path, writer=writer, journal=None, interview_uuid=interview_uuid or str(uuidmod.uuid4()),
                          recorded_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
             self._take = take
             self._failed_start = None
@@ -291,7 +231,7 @@ class Recorder:
             if take.error:
                 raise RecorderError(take.error)
 
-    def _open_take(self, take: _Take, label: str | None) -> None:
+    def _open_take(self, take: Take, label: str | None) -> None:
         writer = take.writer
         try:
             writer.open()
@@ -316,7 +256,7 @@ class Recorder:
             take.journal = journal
             for entry in take.events:           # anything logged while the encoders opened
                 journal.append(entry)
-            take.segments.append(_Segment(capture_start=clock(), file_start=0.0))
+            take.segments.append(Segment(capture_start=clock(), file_start=0.0))
             self._chapter(take, 0.0, label)
             if self._camera == "lost":
                 self._event(take, "camera.lost", detail="not delivering when the take started")
@@ -328,7 +268,7 @@ class Recorder:
         log.info("take started: %s (%s, %s)", take.path, writer.video_codec, writer.audio_codec,
                  extra={"interview": take.interview_uuid})
 
-    def _ready_take(self) -> _Take | None:
+    def _ready_take(self) -> Take | None:
         """The current take once its encoders are open (waits for them, never while holding the lock)."""
         take = self._take
         if take is not None and not take.ready.is_set():
@@ -355,7 +295,7 @@ class Recorder:
             if take is None or self.state != "paused":
                 return
             file_pos = take.file_now(clock())
-            take.segments.append(_Segment(capture_start=clock(), file_start=file_pos))
+            take.segments.append(Segment(capture_start=clock(), file_start=file_pos))
             take.paused = False
             self.state = "recording"
             take.writer.force_keyframe()
@@ -406,7 +346,7 @@ class Recorder:
         return self._camera_ops.submit(self.video.start, self._on_frame, self._on_camera_health)
 
     def stop_take(self) -> concurrent.futures.Future:
-        """Finalize (remux) in the background; the Future gives a TakeResult."""
+        """Finalize in the background; the Future gives a TakeResult (its .sha256 is a Future of its own)."""
         pending = self._take
         if pending is None:
             pending, self._failed_start = self._failed_start, None
@@ -429,13 +369,13 @@ class Recorder:
             return take.future
 
     # ------------------------------------------------------------------ internals: events and chapters
-    def _event(self, take: _Take, kind: str, **data) -> None:
+    def _event(self, take: Take, kind: str, **data) -> None:
         entry = {"t": round(take.file_now(clock()), 3), "kind": kind, **data}
         take.events.append(entry)
         if take.journal is not None:
             take.journal.append(entry, sync=kind in ("chapter", "paused", "resumed"))
 
-    def _chapter(self, take: _Take, file_t: float, label: str | None) -> None:
+    def _chapter(self, take: Take, file_t: float, label: str | None) -> None:
         take.chapter_count += 1
         entry = {"t": round(file_t, 3), "kind": "chapter", "label": label or f"Part {take.chapter_count}"}
         take.events.append(entry)
@@ -453,8 +393,10 @@ class Recorder:
             return
         if kind == "started" and not take.started:
             take.started = True
+            # clock_start: the engine clock (CLOCK_MONOTONIC, the same in every process) at file time 0.
             self.bus.publish("recording.started", path=str(take.path), profile=self.settings.profile,
-                             video_codec=take.writer.video_codec, audio_codec=take.writer.audio_codec)
+                             video_codec=take.writer.video_codec, audio_codec=take.writer.audio_codec,
+                             clock_start=take.segments[0].capture_start)
         elif kind == "failed":
             self.bus.publish("recording.failed", error=f"writing {take.path.name} failed: {data.get('error')}. "
                              "Fix: check the disk; what was written so far is kept and will be repaired.",
@@ -665,11 +607,11 @@ class Recorder:
         }
 
     # ------------------------------------------------------------------ internals: finalize (worker thread)
-    def _finalize_for_interview(self, take: _Take, stopped_at: float) -> TakeResult:
+    def _finalize_for_interview(self, take: Take, stopped_at: float) -> TakeResult:
         with logs.interview_context(take.interview_uuid):     # this thread's lines (finalize, remux) are the take's
             return self._finalize(take, stopped_at)
 
-    def _finalize(self, take: _Take, stopped_at: float) -> TakeResult:
+    def _finalize(self, take: Take, stopped_at: float) -> TakeResult:
         # Frames and blocks captured before the stop may still be on their way (source latency).
         remaining = stopped_at + self.settings.stop_grace_s - clock()
         if remaining > 0:
@@ -678,51 +620,20 @@ class Recorder:
             take.writer.fill_audio_until(take.file_now(stopped_at))
         take.accepting = False
         self.bus.publish("recording.finalizing", progress=0.0)
-        stats = take.writer.close()
-        end = take.file_now(stopped_at)
-        with self._lock:
-            self._event(take, "stopped")
-        header = {"recorded_at": take.recorded_at, "interview_uuid": take.interview_uuid,
-                  "profile": self.settings.profile, "fps": self.settings.fps, "frames_dropped": stats.frames_dropped,
-                  "encoder_fallbacks": take.writer.fallbacks}
+        context = FinishContext(profile=self.settings.profile, fps=self.settings.fps,
+                                audio_rate=self.settings.audio_rate, frames_captured=self._frames_captured,
+                                publish=self.bus.publish)
+
+        def stopped() -> None:
+            with self._lock:
+                self._event(take, "stopped")
         try:
-            if take.writer.failed:
-                raise finalize.FinalizeError(f"the writer failed: {take.writer.failed}")
-            media_end = max(end, stats.video_end_s, stats.audio_end_s)      # where the last packet ends
-            chapters = finalize.chapters_from_events(take.events, media_end)
-            info = finalize.rewrite_in_place(
-                take.path, chapters, progress=lambda p: self.bus.publish("recording.finalizing", progress=p))
-            chapters = finalize.chapters_from_events(take.events, info["duration"])
-            metadata = finalize.build_metadata(take.path, info, header, take.events, chapters, "finalized")
-            metadata.update(frames_captured=self._frames_captured, audio_reanchors=stats.audio_reanchors,
-                            audio_dropped_s=round(stats.audio_dropped_samples / self.settings.audio_rate, 3),
-                            silence_s=round(
-                stats.silence_samples / self.settings.audio_rate, 3), max_fsync_ms=round(stats.max_fsync_ms, 1))
-            finalize.write_sidecar(take.path, metadata)
-            take.journal.close(remove=True)
-            result = TakeResult(metadata, take.path, "finalized")
-            self.bus.publish("recording.finalizing", progress=1.0)
-            self.bus.publish("recording.finalized", metadata=metadata)
-            log.info("take finalized: %s (%.1f s)", take.path, metadata["duration"])
-        except Exception as exc:
-            # Keep the file and its journal: `kiosk recover` (or the next app start) repairs it.
-            take.journal.close(remove=False)
-            message = (f"finalizing {take.path.name} failed: {exc}. The recording is kept as it is; "
-                       "Fix: run 'kiosk recover' to repair it.")
-            log.error(message)
-            metadata = {"recording_path": str(take.path), "filename": take.path.name, "duration": round(end, 3),
-                        "file_size": take.path.stat().st_size if take.path.exists() else 0,
-                        "recorded_at": take.recorded_at, "interview_uuid": take.interview_uuid,
-                        "profile": self.settings.profile, "video_codec": take.writer.video_codec,
-                        "audio_codec": take.writer.audio_codec, "events": take.events, "chapters": [],
-                        "frames_written": stats.frames_encoded, "frames_dropped": stats.frames_dropped,
-                        "state": "failed", "error": str(exc)}
-            result = TakeResult(metadata, take.path, "failed", message)
-            self.bus.publish("recording.failed", error=message, stage="finalize")
+            result = finish(take, take.file_now(stopped_at), context, stopped)
         finally:
             with self._lock:
                 if self._take is take:
                     self._take = None
                 if self.state == "finalizing":
                     self.state = "previewing" if not self._stop.is_set() else self.state
-        return result
+        # The file is final: the next take may start while this one's sha256 is computed.
+        return add_digest(result, self.bus.publish) if result.ok else result

@@ -5,6 +5,8 @@
 
 A take is cut off when its journal ``<file>.recording`` exists and no recording process holds its lock. The repaired
 file (stream-copy remux: duration, cues, chapters from the journal) takes the original's path once it is verified.
+A take cut off before its first frame reached the disk is reported as "no frame was recorded" (state "empty"): the
+file (a header at most) is kept, its sidecar says so, and the exit status is 0.
 """
 
 from __future__ import annotations
@@ -25,15 +27,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args, ctx) -> int:
     from kiosk.media import finalize
 
+    if not args.paths:
+        finalize.remove_scratch(ctx.data.recordings)
     paths = [Path(p) for p in args.paths] if args.paths else finalize.find_cut_off(ctx.data.recordings)
     if not paths and not args.json:
         print(f"no cut-off recordings under {ctx.data.recordings}")
     ok = True
     for path in paths:
         result = finalize.recover(path)
-        ok = ok and result.ok
+        # A take cut off before its first frame reached the disk is settled ("empty"), not a failure.
+        ok = ok and result.state in ("recovered", "empty")
         if args.json:
             print(json.dumps(result.to_json()), flush=True)
         else:
-            print(("recovered " if result.ok else "NOT recovered ") + result.message, flush=True)
+            print({"recovered": "recovered ", "empty": "nothing recorded: "}.get(result.state, "NOT recovered ")
+                  + result.message, flush=True)
     return 0 if ok else 1

@@ -17,7 +17,8 @@ from kiosk.db.database import db
 
 # --- value sets (strings in the database, so a script reading the file can make sense of them)
 INTERVIEW_STATUSES = ("scheduled", "in_progress", "completed", "interrupted", "recovered", "failed")
-RECORDING_STATES = ("recording", "finalized", "recovered", "failed")
+# "empty": cut off (crash, kill) before its first frame reached the disk; nothing was recorded, the file is kept.
+RECORDING_STATES = ("recording", "finalized", "recovered", "failed", "empty")
 # An interview that has ended, one way or another (everything after scheduled/in_progress).
 FINISHED_STATUSES = INTERVIEW_STATUSES[2:]
 # A recording whose file is usable: finalized at stop, or repaired after a crash.

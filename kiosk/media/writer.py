@@ -71,16 +71,23 @@ class WriterStats:
     frames_in: int = 0
     frames_encoded: int = 0
     frames_dropped: int = 0
+    packets: dict[str, int] = field(default_factory=lambda: {"video": 0, "audio": 0})   # muxed, per stream type
     audio_samples: int = 0
     silence_samples: int = 0
     audio_dropped_samples: int = 0
     audio_reanchors: int = 0                  # times the audio timeline was re-anchored to the capture clock
     bytes_written: int = 0
+    header_bytes: int = 0                     # the file's size once the header was written (before any frame)
     fsyncs: int = 0
     max_fsync_ms: float = 0.0
     video_end_s: float = 0.0
     audio_end_s: float = 0.0
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def media_end_s(self) -> float:
+        """Where the last packet of the file ends (its duration)."""
+        return max(self.video_end_s, self.audio_end_s)
 
 
 def add_video_stream(out, encoder: VideoEncoder, size: tuple[int, int], fps: float, bitrate_kbps_720p: int,
@@ -106,7 +113,13 @@ def add_video_stream(out, encoder: VideoEncoder, size: tuple[int, int], fps: flo
     return stream
 
 
-def _lower_priority(nice: int) -> None:
+def chapter_entries(chapters: list[dict]) -> list[dict]:
+    """Our chapters ({"label", "start", "end"} in seconds) as PyAV's set_chapters() takes them."""
+    return [{"id": i + 1, "start": int(round(c["start"] * 1000)), "end": int(round(c["end"] * 1000)),
+             "time_base": Fraction(1, 1000), "metadata": {"title": c["label"]}} for i, c in enumerate(chapters)]
+
+
+def lower_priority(nice: int) -> None:
     """Make the calling thread (only it: Linux applies setpriority to a thread id) `nice` steps nicer."""
     if nice <= 0 or not hasattr(os, "setpriority"):
         return
@@ -145,6 +158,7 @@ class MediaWriter:
         self._astream = None
         self._fd: int | None = None
         self._force_key = True
+        self._first_packet_ends: dict[int, int] = {}      # stream index -> file size once its first packet is in
         self._failed: str | None = None
         self._closed = False
 
@@ -157,7 +171,7 @@ class MediaWriter:
         error: list[BaseException] = []
 
         def opener() -> None:
-            _lower_priority(self.settings.encoder_nice)
+            lower_priority(self.settings.encoder_nice)
             try:
                 self._open_chain()
             except BaseException as exc:   # re-raised on the caller's thread
@@ -170,6 +184,7 @@ class MediaWriter:
             raise error[0]
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self._fd = os.open(self.path, os.O_RDONLY)
+        self.stats.header_bytes = self.stats.bytes_written = os.fstat(self._fd).st_size
         self._thread = threading.Thread(target=self._run, name="media-writer", daemon=True)
         self._thread.start()
 
@@ -216,7 +231,7 @@ class MediaWriter:
                 self._vstream = add_video_stream(out, encoder, self.size, s.fps, s.video_bitrate_kbps,
                                                  s.keyframe_interval_s, cores)
             if s.with_audio:
-                a = out.add_stream(container.audio_encoder, rate=s.audio_rate)
+                a = out.add_stream(container.audio_encoder, rate=s.audio_rate, options=container.audio_options())
                 ac = a.codec_context
                 ac.layout = "stereo" if s.channels == 2 else "mono"
                 ac.bit_rate = s.audio_bitrate_kbps * 1000
@@ -294,7 +309,7 @@ class MediaWriter:
 
     # ------------------------------------------------------------------ the writer thread
     def _run(self) -> None:
-        _lower_priority(self.settings.encoder_nice)
+        lower_priority(self.settings.encoder_nice)
         next_sync = time.monotonic() + self.settings.fsync_interval_s
         announced = False
         while True:
@@ -323,7 +338,7 @@ class MediaWriter:
             elif kind == "v":
                 with self._pending_lock:
                     self._pending_video -= 1
-            if not announced and self._failed is None and self._on_disk():
+            if not announced and self._failed is None and self._first_frame_on_disk():
                 announced = True
                 self._sync()
                 next_sync = time.monotonic() + self.settings.fsync_interval_s
@@ -332,17 +347,25 @@ class MediaWriter:
                 self._sync()
                 next_sync = time.monotonic() + self.settings.fsync_interval_s
 
-    def _on_disk(self) -> bool:
-        video_ok = self._vstream is None or self.stats.frames_encoded > 0
-        audio_ok = self._astream is None or self.stats.audio_samples + self.stats.silence_samples > 0
-        return video_ok and audio_ok and self._muxed_any
+    def _first_frame_on_disk(self) -> bool:
+        """True once the cluster (fragment) holding the first packet of every stream has reached the OS.
 
-    _muxed_any = False
+        The muxer writes sequentially and holds at most the open cluster, so once the file has grown past where it
+        stood when a packet was muxed by that packet's size, the packet is in the file: a kill -9 from then on
+        leaves a file with a frame in it."""
+        streams = [s for s in (self._vstream, self._astream) if s is not None]
+        if len(self._first_packet_ends) < len(streams):
+            return False
+        return os.fstat(self._fd).st_size >= max(self._first_packet_ends.values())
 
     def _mux(self, packets) -> None:
         for packet in packets:
+            index, size = packet.stream.index, packet.size
+            if index not in self._first_packet_ends:
+                self._first_packet_ends[index] = os.fstat(self._fd).st_size + size
+            kind = packet.stream.type
             self._container.mux(packet)
-            self._muxed_any = True
+            self.stats.packets[kind] += 1
 
     def _encode_video(self, image: np.ndarray, t: float) -> None:
         width, height = self.size
@@ -461,8 +484,13 @@ class MediaWriter:
         self.stats.max_fsync_ms = max(self.stats.max_fsync_ms, ms)
 
     # ------------------------------------------------------------------ closing
-    def close(self, pad_audio_to_video: bool = True) -> WriterStats:
-        """Drain the queue, flush the encoders, write the trailer, fsync. Safe to call twice."""
+    def close(self, pad_audio_to_video: bool = True,
+              chapters: Callable[[float], list[dict]] | None = None) -> WriterStats:
+        """Drain the queue, flush the encoders, write the trailer, fsync. Safe to call twice.
+
+        `chapters(end)` gives the chapters ([{"label", "start", "end"}] in file seconds) once the file's end is known;
+        they go into the trailer: Matroska writes chapters not known at the header after the last cluster (the seek
+        head points to them), so they cost no rewrite."""
         if self._closed:
             return self.stats
         self._queue.put(("stop", None, 0.0))
@@ -489,6 +517,10 @@ class MediaWriter:
             self._failed = self._failed or f"{type(exc).__name__}: {exc}"
             log.error("flushing %s failed: %s", self.path, exc)
         try:
+            if chapters is not None and self._failed is None:
+                entries = chapter_entries(chapters(self.stats.media_end_s))
+                if entries:
+                    self._container.set_chapters(entries)
             self._container.close()
         except Exception as exc:
             self._failed = self._failed or f"{type(exc).__name__}: {exc}"

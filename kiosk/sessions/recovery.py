@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from kiosk.db.database import transaction
 from kiosk.db.models import KEPT_STATES, AuditLog, Interview, Recording, utcnow
-from kiosk.media.finalize import recover as engine_recover
+from kiosk.media.finalize import recover as engine_recover, remove_scratch
 from kiosk.sessions.files import MEDIA_SUFFIXES, journal_locked, journal_of, orig_of, read_sidecar
 from kiosk.sessions.owner import owner_alive
 from kiosk.sessions.values import clean, parse_time
@@ -32,18 +32,19 @@ Recover = Callable[[Path], Any]      # kiosk.media.finalize.recover: path -> Rec
 class RecoveryReport:
     recovered: list[dict] = field(default_factory=list)     # {"uuid", "path", "duration", "message"}
     failed: list[dict] = field(default_factory=list)        # could not be repaired; file kept
+    empty: list[dict] = field(default_factory=list)         # cut off before their first frame: nothing recorded
     adopted: list[dict] = field(default_factory=list)       # files with no row: a row was created
     interrupted: list[str] = field(default_factory=list)    # in-progress interviews whose process is gone
     live: list[str] = field(default_factory=list)           # rows another running process owns: left alone
     closed: list[str] = field(default_factory=list)         # finished takes sealed and signed now (privacy.takes)
 
     def to_json(self) -> dict:
-        return {"recovered": self.recovered, "failed": self.failed, "adopted": self.adopted,
+        return {"recovered": self.recovered, "failed": self.failed, "empty": self.empty, "adopted": self.adopted,
                 "interrupted": self.interrupted, "live": self.live, "closed": self.closed}
 
     @property
     def changed(self) -> bool:
-        return bool(self.recovered or self.failed or self.adopted or self.interrupted)
+        return bool(self.recovered or self.failed or self.empty or self.adopted or self.interrupted)
 
 
 class StartupRecovery:
@@ -59,6 +60,8 @@ class StartupRecovery:
         media files with no row are adopted (a row is created), never deleted. Live takes are left alone."""
         recover = self.recover
         report = RecoveryReport()
+        if self.store.data.recordings.exists():
+            remove_scratch(self.store.data.recordings)
         handled: set[str] = set()
         for recording in list(Recording.select().where(Recording.state.in_(("recording", "failed")))):
             media = Path(recording.path)
@@ -79,8 +82,9 @@ class StartupRecovery:
         self._adopt_orphans(recover, report, handled)
         if report.changed:
             AuditLog.record("system", "recovery", "", **report.to_json())
-            log.info("start-up recovery: %d recovered, %d failed, %d adopted, %d interrupted",
-                     len(report.recovered), len(report.failed), len(report.adopted), len(report.interrupted))
+            log.info("start-up recovery: %d recovered, %d failed, %d with no frame, %d adopted, %d interrupted",
+                     len(report.recovered), len(report.failed), len(report.empty), len(report.adopted),
+                     len(report.interrupted))
         return report
 
     def _recover_recording(self, recording: Recording, recover: Recover, report: RecoveryReport) -> None:
@@ -127,6 +131,15 @@ class StartupRecovery:
                                      "message": result.message})
             self.store.log_event(interview, "recording.recovered", recording=recording, duration=result.duration,
                         message=result.message)
+            return
+        if result is not None and result.state == "empty":
+            # Cut off before its first frame reached the disk: a settled outcome, not a damaged file.
+            with transaction():
+                self.store.store_take(interview, {**result.metadata, "message": result.message}, recording)
+                self.store.log_event(interview, "recording.empty", recording=recording, message=result.message)
+            report.empty.append({"uuid": interview.uuid, "path": str(result.path), "message": result.message})
+            log.info("recording %s: no frame was recorded before the process ended", media.name,
+                     extra={"interview": interview.uuid})
             return
         message = result.message if result is not None else message
         with transaction():
@@ -179,15 +192,15 @@ class StartupRecovery:
                 log.exception("recovering orphan %s failed", media)
                 result = None
                 message = f"recover raised {exc!r}"
-            if result is not None and result.ok:
+            if result is not None and result.state in ("recovered", "empty"):
                 metadata = dict(result.metadata or {})
                 metadata.setdefault("duration", result.duration)
+                metadata["state"] = result.state
                 message = f"adopted: {result.message}"
             else:
                 message = f"adopted, not repairable: {result.message if result is not None else message}"
-                metadata = {"state": "failed", "message": message,
-                            "file_size": media.stat().st_size if media.exists() else None}
-            metadata["state"] = "recovered" if result is not None and result.ok else "failed"
+                metadata = {"state": "failed", "file_size": media.stat().st_size if media.exists() else None}
+            metadata["message"] = message
         metadata["recording_path"] = str(media)
         found = UUID_IN_NAME.search(str(metadata.get("interview_uuid") or "")) or UUID_IN_NAME.search(media.name)
         with transaction():
@@ -200,12 +213,13 @@ class StartupRecovery:
                 interview.ended_at = utcnow()
                 interview.save()
             recording = self.store.store_take(interview, metadata)
-            if recording.state == "failed":
-                interview.status = "failed" if interview.status == "recovered" else interview.status
+            if recording.state in ("failed", "empty"):
+                fallback = "failed" if recording.state == "failed" else "interrupted"
+                interview.status = fallback if interview.status == "recovered" else interview.status
                 interview.save()
             self.store.log_event(interview, "recording.adopted", recording=recording, message=message)
         entry = {"uuid": interview.uuid, "path": str(media), "duration": metadata.get("duration"), "message": message}
-        (report.adopted if recording.state != "failed" else report.failed).append(entry)
+        {"failed": report.failed, "empty": report.empty}.get(recording.state, report.adopted).append(entry)
         if recording.state == "failed":
             log.error("orphan file %s could not be repaired; adopted as failed (the file is kept)", media,
                       extra={"interview": interview.uuid})

@@ -293,7 +293,7 @@ class SessionStore:
             recording.frames_dropped = number(metadata.get("frames_dropped"), int)
             recording.ended_at = utcnow()
             recording.owner_pid = recording.owner_host = recording.owner_boot_id = None
-            if state == "failed":
+            if state in ("failed", "empty"):
                 recording.error = clean(metadata.get("message") or metadata.get("error") or "finalize failed")
             recording.save()
             if state in KEPT_STATES:

@@ -53,3 +53,29 @@ def decode_counts(path: Path) -> tuple[int, int]:
         for frame in container.decode(audio=0):
             samples += frame.samples
     return frames, samples
+
+
+def header_only_take(cut: Path, uuid: str | None = None) -> bytes:
+    """Write at `cut` what a kill between a take's start and its first cluster leaves: the real recorder's header
+    (VP9 + Opus, taken right after the encoders opened) and the take's journal. Returns the header bytes."""
+    import shutil
+    import tempfile
+
+    from kiosk.capture.demo import DemoCamera, DemoMicrophone
+    from kiosk.media import journal
+    from kiosk.recorder import Recorder, RecorderSettings
+
+    recorder = Recorder(DemoCamera((320, 240), 30), DemoMicrophone(),
+                        RecorderSettings(size=(320, 240), fps=30, min_free_mb=50))
+    with tempfile.TemporaryDirectory() as folder:
+        live = Path(folder) / cut.name
+        recorder.open()
+        try:
+            recorder.start_take(live, interview_uuid=uuid, label="Q1", wait=True)
+            header = live.read_bytes()[:recorder._take.writer.stats.header_bytes]
+            shutil.copyfile(journal.journal_path(live), journal.journal_path(cut))
+            recorder.stop_take().result(timeout=30)
+        finally:
+            recorder.close()
+    cut.write_bytes(header)
+    return header

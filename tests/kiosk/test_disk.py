@@ -147,7 +147,7 @@ def test_disk_full_with_no_guard_keeps_a_playable_file_that_recovery_finishes(ti
         interview, path = store.begin(store.walk_in_plan())
         filler = _fill(data.recordings, 60_000)
         expect_log("kiosk.media.writer", r"No space left on device")
-        expect_log("kiosk.recorder", r"finalizing .* failed: the writer failed: .*No space left on device")
+        expect_log("kiosk.media.finish", r"finalizing .* failed: the writer failed: .*No space left on device")
         recorder = _recorder(min_free_mb=0)
         try:
             recorder.start_take(path, interview_uuid=interview.uuid, label="Question 1")

@@ -16,6 +16,7 @@ from kiosk.db.models import AuditLog, Event, Interview, Recording
 from kiosk.sessions import SessionStore
 from kiosk.sessions.owner import boot_id, owner_alive
 from tests.helpers.db import decode, record_real_take
+from tests.helpers.media import header_only_take
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -253,3 +254,21 @@ def test_crash_in_the_middle_of_the_finalize_remux(data, database):
     recording = Recording.get(Recording.interview == interview.id)
     assert recording.state == "recovered" and path.exists() and not orig.exists()
     assert decode(path)[0] > 5 and recording.duration > 0.5
+
+
+def test_take_cut_off_before_its_first_frame_is_marked_as_nothing_recorded(data, database):
+    """Killed between the take's start and its first cluster: no "damaged file", but a settled outcome: the recording
+    says no frame was recorded, the interview was interrupted by the crash, the file (a header) is kept."""
+    store = SessionStore(data)
+    interview, path = store.begin(store.walk_in_plan())
+    header = header_only_take(path, uuid=interview.uuid)
+    _dead_owner(interview.id)
+    report = store.recover_at_start()
+    assert [e["path"] for e in report.empty] == [str(path)] and not report.failed and not report.recovered
+    recording = Recording.get(Recording.interview == interview.id)
+    interview = Interview.get_by_id(interview.id)
+    assert recording.state == "empty" and "no frame was recorded" in recording.error
+    assert (interview.status, interview.end_reason, interview.is_recorded) == ("interrupted", "crash", False)
+    assert "recording.empty" in {e.kind for e in interview.events}
+    assert path.read_bytes() == header and not path.with_name(path.name + ".recording").exists()
+    assert not store.recover_at_start().changed
