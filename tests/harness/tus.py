@@ -45,8 +45,9 @@ class TusServer:
     """`node server.mjs` on a fixed loopback port (so upload URLs stay valid across kill/restart)."""
 
     def __init__(self, store: Path, *, token: str = "", max_size: int = 0, port: int | None = None,
-                 checksum: bool = False, corrupt_patches: tuple[int, ...] = ()) -> None:
+                 checksum: bool = False, corrupt_patches: tuple[int, ...] = (), s3: "S3Bucket | None" = None) -> None:
         self.store = Path(store)
+        self.s3 = s3
         self.checksum = checksum
         self.corrupt_patches = corrupt_patches
         self.token = token
@@ -68,6 +69,8 @@ class TusServer:
                "TUS_MAX_SIZE": str(self.max_size), "TUS_TOKEN": self.token,
                "TUS_CHECKSUM": "1" if self.checksum else "0",
                "TUS_CORRUPT_PATCHES": ",".join(map(str, self.corrupt_patches))}
+        if self.s3 is not None:
+            env.update(self.s3.server.env, TUS_S3_BUCKET=self.s3.bucket, TUS_S3_ENDPOINT=self.s3.server.endpoint)
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([node, "server.mjs"], cwd=SERVER_DIR, env=env, stdout=subprocess.PIPE,
                                         stderr=log, start_new_session=True)
@@ -113,7 +116,9 @@ class TusServer:
         return self.process is not None and self.process.poll() is None
 
     def uploads(self) -> list[StoredUpload]:
-        """Every upload in the store, with its decoded metadata and the bytes on disk."""
+        """Every upload in the store, with its decoded metadata and the bytes on disk (file store only)."""
+        if self.s3 is not None:
+            raise TypeError("an S3-backed server's uploads are read with S3Bucket (tests/harness/s3.py)")
         found = []
         for info in sorted(self.store.glob("*.json")):
             data = json.loads(info.read_text())
@@ -123,6 +128,14 @@ class TusServer:
                                       offset=blob.stat().st_size if blob.exists() else 0,
                                       metadata=metadata, path=blob))
         return found
+
+
+@dataclass(frozen=True)
+class S3Bucket:
+    """Where an S3-backed tus server stores: a bucket on a `MotoServer` (tests/harness/s3.py)."""
+
+    server: object
+    bucket: str
 
 
 @pytest.fixture
