@@ -39,6 +39,7 @@ def sync_config(url: str, **values) -> Config:
     config.set("sync.server_url", url)
     config.set("sync.kiosk_id", "kiosk-test-3")
     config.set("sync.chunk_mb", 0.0625)      # 64 KiB chunks: several PATCHes per small file
+    config.set("sync.status_interval_s", 0)  # the booth status document has tests of its own (test_status.py)
     for name, value in values.items():
         config.set(name, value)
     return config
