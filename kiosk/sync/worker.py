@@ -335,10 +335,12 @@ class SyncWorker:
                 try:
                     self._step()
                     failures = 0
-                except Exception:
+                except Exception as exc:
                     failures += 1
                     delay = backoff_delay(failures, self.poll_s, self.backoff_max_s)
-                    log.exception("sync worker step failed on an unexpected error; carrying on in %.0f s", delay)
+                    log.error("sync worker step failed on an unexpected error (%s: %s); carrying on in %.0f s",
+                              type(exc).__name__, str(exc)[:200], delay)
+                    log.info("traceback of the unexpected sync worker error", exc_info=exc)
                     self._stop.wait(delay)
         finally:
             db.close()
@@ -424,9 +426,10 @@ class SyncWorker:
         """The booth status document; whatever goes wrong is logged and the uploads carry on."""
         try:
             self.status.upload(self._client, self._unexpected, should_pause=self._should_pause)
-        except Exception:
-            log.exception("the booth status document could not be built or sent; the next one is due in %d s",
-                          self.status.interval_s)
+        except Exception as exc:
+            log.error("the booth status document could not be built or sent (%s: %s); the next one is due in %d s",
+                      type(exc).__name__, str(exc)[:200], self.status.interval_s)
+            log.info("traceback of the booth status error", exc_info=exc)
 
     # --- one row ---------------------------------------------------------------------------------------------------
     def _metadata(self, row: SyncState, path: Path) -> dict[str, object]:
@@ -471,8 +474,10 @@ class SyncWorker:
         delay = backoff_delay(attempts, self.backoff_base_s, self.backoff_max_s)
         error = (f"unexpected error while syncing {Path(row.path).name}: {type(exc).__name__}: {str(exc)[:200]}; "
                  f"it goes back to the queue and is tried again in {delay:.0f} s (details in the kiosk log)")
-        log.exception("sync of %s (session %s) failed on an unexpected error; back in the queue, next try in %.0f s",
-                      Path(row.path).name, uuid, delay)
+        # The error line for the console, the traceback only in the log file (a terminal never shows one).
+        log.error("sync of %s (session %s) failed on an unexpected error (%s: %s); back in the queue, next try in "
+                  "%.0f s", Path(row.path).name, uuid, type(exc).__name__, str(exc)[:200], delay)
+        log.info("traceback of the unexpected sync error (session %s)", uuid, exc_info=exc)
         SyncState.update(status="pending", attempts=attempts, last_error=error, updated_at=utcnow(),
                          next_attempt_at=utcnow() + dt.timedelta(seconds=delay)).where(
             SyncState.id == row.id).execute()
