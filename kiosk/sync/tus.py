@@ -21,10 +21,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.client
-import ipaddress
 import logging
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +34,8 @@ from requests.structures import CaseInsensitiveDict
 
 from kiosk.sync.errors import (Paused, TusConfigError, TusError, TusProtocolError, TusRejected, TusUnavailable,
                                UploadGone, VerifyFailed)
+from kiosk.sync import headers as tus_headers
+from kiosk.sync.headers import encode_metadata, is_loopback, printable, safe_url, same_origin
 from kiosk.sync.stream import BLOCK_SIZE, SEND_BLOCK, ChunkBody, PauseRequested, Throttle, file_sha256, range_digest
 
 log = logging.getLogger(__name__)
@@ -56,11 +56,6 @@ MAX_CHECKSUM_RETRIES = 3
 MAX_OFFSET_RESYNCS = 5
 MAX_STALLED_CHUNKS = 3          # PATCHes in a row that leave the server's offset where it was: stop the upload
 MAX_BODY_BYTES = 4096           # of any answer but the read-back: enough for an error line
-MAX_DIGITS = 19                 # an offset or length of up to 19 ASCII digits (< 10 EB)
-MAX_LIST_HEADER = 1024          # Tus-Version, Tus-Extension, Tus-Checksum-Algorithm
-MAX_LOCATION = 2048
-_DIGITS = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}")
-_TOKEN = re.compile(r"[A-Za-z0-9._+-]+")
 
 
 class UploadRecord(Protocol):
@@ -116,28 +111,6 @@ class UploadResult:
     verified_by: tuple[str, ...]   # "offset" always; "checksum" when every PATCH carried one; "readback" when GET matched
 
 
-def is_loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def encode_metadata(metadata: Mapping[str, object]) -> str:
-    """Upload-Metadata: comma-separated `key base64(value)` pairs; None values are left out."""
-    parts = []
-    for key, value in metadata.items():
-        if not key or any(c in key for c in " ,") or not key.isascii():
-            raise ValueError(f"metadata key {key!r} must be ASCII without spaces or commas")
-        if value is None:
-            continue
-        parts.append(f"{key} {base64.b64encode(str(value).encode('utf-8')).decode('ascii')}")
-    return ",".join(parts)
-
-
 @dataclass(frozen=True)
 class Answer:
     """A server's answer with its body read up to a cap (the connection is dropped when more was coming)."""
@@ -151,7 +124,7 @@ class Answer:
         """The body's first line, printable and short, for an error message."""
         text = self.body.decode("utf-8", "replace").strip()
         line = text.splitlines()[0] if text else ""
-        return "".join(c if c.isprintable() else "?" for c in line[:200])
+        return printable(line[:200])
 
 
 class TusClient:
@@ -246,7 +219,7 @@ class TusClient:
 
     def _fail(self, method: str, url: str, answer: Answer) -> TusError:
         status = answer.status
-        text = f"{method} {safe_url(url)} -> {status} {_printable(answer.reason)[:80]}".strip()
+        text = f"{method} {safe_url(url)} -> {status} {printable(answer.reason)[:80]}".strip()
         line = answer.first_line()
         if line:
             text += f": {line}"
@@ -275,23 +248,25 @@ class TusClient:
                 raise TusProtocolError(f"the {self.server} answered {method} without the {name} header that tus "
                                        f"1.0 requires. Fix: check that sync.server_url is a tus 1.0 server.")
             return None
-        if not _DIGITS.fullmatch(raw.strip()):
-            raise self._malformed(method, name, raw, f"ASCII digits (at most {MAX_DIGITS})")
-        return int(raw.strip())
+        value = tus_headers.parse_int(raw)
+        if value is None:
+            raise self._malformed(method, name, raw, f"ASCII digits (at most {tus_headers.MAX_DIGITS})")
+        return value
 
     def _header_list(self, answer: Answer, method: str, name: str) -> list[str]:
         raw = answer.headers.get(name, "")
-        items = [part.strip() for part in raw.split(",") if part.strip()]
-        if len(raw) > MAX_LIST_HEADER or not all(_TOKEN.fullmatch(item) for item in items):
-            raise self._malformed(method, name, raw, f"a comma-separated list of names (at most {MAX_LIST_HEADER} "
-                                  f"characters)")
+        items = tus_headers.parse_list(raw)
+        if items is None:
+            raise self._malformed(method, name, raw, f"a comma-separated list of names (at most "
+                                  f"{tus_headers.MAX_LIST_HEADER} characters)")
         return items
 
     def _location(self, answer: Answer) -> str:
         """The absolute upload URL from a creation answer, refused unless it stays on an allowed origin."""
         raw = answer.headers.get("Location", "")
-        if not raw or len(raw) > MAX_LOCATION or not raw.isascii() or not raw.isprintable():
-            raise self._malformed("POST", "Location", raw, f"a URL of at most {MAX_LOCATION} ASCII characters")
+        if not raw or len(raw) > tus_headers.MAX_LOCATION or not raw.isascii() or not raw.isprintable():
+            raise self._malformed("POST", "Location", raw, f"a URL of at most {tus_headers.MAX_LOCATION} ASCII "
+                                  f"characters")
         try:
             url = urljoin(self.endpoint, raw.strip())
             location = urlsplit(url)
@@ -407,6 +382,23 @@ class TusClient:
             except (requests.RequestException, http.client.HTTPException, ValueError) as exc:
                 raise TusUnavailable(f"GET {safe_url(url)}: {_reason(exc)}") from None
             return digest.hexdigest()
+
+    def _read_back_finishing(self, url: str, size: int, should_pause: Callable[[], bool] | None) -> str | None:
+        """The read-back; when the server holds every byte but fails to serve them (5xx), one empty PATCH at the
+        final offset first lets it finish the upload. Found on @tus/s3-store: killed between storing the last part
+        and completing the S3 multipart upload, it reports the full offset forever but has no object to serve."""
+        try:
+            return self.read_back_sha256(url, size, should_pause)
+        except TusUnavailable as exc:
+            if exc.status is None or exc.status < 500:
+                raise
+            log.info("the server holds all %d bytes of %s but cannot serve them (%s); asking it to finish the "
+                     "upload", size, safe_url(url), exc)
+        answer = self._exchange("PATCH", url, data=b"", headers={
+            "Upload-Offset": str(size), "Content-Length": "0", "Content-Type": "application/offset+octet-stream"})
+        if answer.status not in (200, 204):
+            raise self._fail("PATCH", url, answer)
+        return self.read_back_sha256(url, size, should_pause)
 
     def terminate(self, url: str) -> bool:
         """DELETE an upload where the server offers termination; True when it is gone."""
@@ -548,7 +540,7 @@ class TusClient:
         if algorithm and resumed_from < size:
             verified.append("checksum")
         if self.verify_upload:
-            remote = self.read_back_sha256(url, size, should_pause)
+            remote = self._read_back_finishing(url, size, should_pause)
             if remote is not None:
                 if remote != sha256:
                     log.error("server copy of %s differs (sha256 %s, file %s); uploading it again",
@@ -567,35 +559,6 @@ class TusClient:
                  path.name, size, sent, resumed_from, seconds, "+".join(verified))
         return UploadResult(url=url, size=size, sha256=sha256, resumed_from=resumed_from, bytes_sent=sent,
                             seconds=seconds, verified_by=tuple(verified))
-
-
-def same_origin(a: str, b: str) -> bool:
-    """Same scheme, host and port (default ports filled in); False for anything unparsable."""
-    try:
-        pa, pb = urlsplit(a), urlsplit(b)
-        default = {"http": 80, "https": 443}
-        return ((pa.scheme, (pa.hostname or "").lower(), pa.port or default.get(pa.scheme))
-                == (pb.scheme, (pb.hostname or "").lower(), pb.port or default.get(pb.scheme)))
-    except ValueError:
-        return False
-
-
-def safe_url(url: str) -> str:
-    """A URL without any user:password part, for messages."""
-    try:
-        parts = urlsplit(url)
-        if parts.username or parts.password:
-            netloc = parts.hostname or ""
-            if parts.port:
-                netloc += f":{parts.port}"
-            parts = parts._replace(netloc=netloc)
-        return parts.geturl()
-    except ValueError:
-        return _printable(url[:80])
-
-
-def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _reason(exc: Exception) -> str:
