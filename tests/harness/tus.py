@@ -4,6 +4,8 @@ subprocess on 127.0.0.1, and a TCP proxy that cuts connections at chosen byte of
 Fixtures: `tus_server` (a fresh server and store per test), `tus_server_factory` (for token / size-limit variants),
 `fault_proxy` (a proxy in front of `tus_server`). `checksum=True` puts the checksum extension (tusd's behaviour,
 which @tus/server lacks) in front of it; `corrupt_patches=(2,)` flips a byte of the 2nd PATCH body to provoke 460.
+`s3=S3Bucket(moto_server, bucket)` stores on S3 (@tus/s3-store) instead of a directory; `s3_fail_complete=True` makes
+the first multipart completion fail after the last part is stored.
 """
 
 from __future__ import annotations
@@ -45,9 +47,11 @@ class TusServer:
     """`node server.mjs` on a fixed loopback port (so upload URLs stay valid across kill/restart)."""
 
     def __init__(self, store: Path, *, token: str = "", max_size: int = 0, port: int | None = None,
-                 checksum: bool = False, corrupt_patches: tuple[int, ...] = (), s3: "S3Bucket | None" = None) -> None:
+                 checksum: bool = False, corrupt_patches: tuple[int, ...] = (), s3: "S3Bucket | None" = None,
+                 s3_fail_complete: bool = False) -> None:
         self.store = Path(store)
         self.s3 = s3
+        self.s3_fail_complete = s3_fail_complete
         self.checksum = checksum
         self.corrupt_patches = corrupt_patches
         self.token = token
@@ -70,7 +74,8 @@ class TusServer:
                "TUS_CHECKSUM": "1" if self.checksum else "0",
                "TUS_CORRUPT_PATCHES": ",".join(map(str, self.corrupt_patches))}
         if self.s3 is not None:
-            env.update(self.s3.server.env, TUS_S3_BUCKET=self.s3.bucket, TUS_S3_ENDPOINT=self.s3.server.endpoint)
+            env.update(self.s3.server.env, TUS_S3_BUCKET=self.s3.bucket, TUS_S3_ENDPOINT=self.s3.server.endpoint,
+                       TUS_S3_FAIL_COMPLETE="1" if self.s3_fail_complete else "0")
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([node, "server.mjs"], cwd=SERVER_DIR, env=env, stdout=subprocess.PIPE,
                                         stderr=log, start_new_session=True)

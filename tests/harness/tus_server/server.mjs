@@ -2,6 +2,8 @@
 // Configured by environment: TUS_HOST (127.0.0.1), TUS_PORT (0 = any free port), TUS_DIR (store directory),
 // TUS_S3_BUCKET + TUS_S3_ENDPOINT (store on that S3 bucket instead of TUS_DIR; credentials "test"/"test" unless
 // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are set; path-style addressing as MinIO, Ceph and moto want),
+// TUS_S3_FAIL_COMPLETE=1 makes the first completion of an S3 multipart upload fail after its last part is stored
+// (the state a server killed at that instant leaves behind),
 // TUS_MAX_SIZE (bytes, 0 = no limit), TUS_TOKEN (if set, requests without "Authorization: Bearer <token>" get 401).
 // TUS_CHECKSUM=1 adds the checksum extension in front of @tus/server (which lacks it) the way tusd offers it:
 // OPTIONS advertises it, a PATCH whose body does not match its Upload-Checksum gets 460 and nothing is written.
@@ -42,9 +44,20 @@ function datastore() {
   });
 }
 
+const store = datastore();
+if (s3Bucket && process.env.TUS_S3_FAIL_COMPLETE === "1") {
+  const finish = store.finishMultipartUpload.bind(store);
+  let failed = false;
+  store.finishMultipartUpload = async (...args) => {
+    if (failed) return finish(...args);
+    failed = true;
+    throw new Error("injected: stopped before completing the multipart upload");
+  };
+}
+
 const tus = new Server({
   path: "/files",
-  datastore: datastore(),
+  datastore: store,
   maxSize: maxSize > 0 ? maxSize : undefined,
 });
 
