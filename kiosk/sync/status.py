@@ -23,6 +23,7 @@ from kiosk.db.models import Event, Interview, SyncState, utcnow
 from kiosk.events import EventBus
 from kiosk.paths import DataDir
 from kiosk.sync import tus
+from kiosk.sync.overview import sync_overview
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +38,6 @@ _DEVICE_EVENTS = {"camera.lost": ("camera", "lost"), "camera.back": ("camera", "
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.timezone.utc).isoformat() if value is not None else None
-
-
-def hours_left(config: Config, data: DataDir) -> tuple[int, int, float]:
-    """(free bytes, reserve bytes, hours of recording the space above the reserve holds) at the configured profile."""
-    free = disk.free_bytes(data.recordings)
-    reserve = int(config["storage.min_free_mb"]) * disk.MB
-    return free, reserve, max(0, free - reserve) * 8 / disk.bitrate_bps(config) / 3600
 
 
 class DeviceHealth:
@@ -78,19 +72,16 @@ class DeviceHealth:
             return {device: dict(value) for device, value in self._state.items()}
 
 
-def status_document(config: Config, data: DataDir, kiosk_id: str, devices: DeviceHealth | None = None,
-                    extra_errors: list[dict] | None = None) -> dict:
+def status_document(config: Config, data: DataDir, kiosk_id: str, devices: DeviceHealth | None = None) -> dict:
     """The document as of now (reads the database of this data dir)."""
     now = utcnow()
-    free, reserve, hours = hours_left(config, data)
-    waiting = list(SyncState.select(SyncState, Interview.uuid).join(Interview, pw.JOIN.LEFT_OUTER)
+    free = disk.free_bytes(data.recordings)
+    overview = sync_overview(config)          # counts, bytes left and errors: the console's figures
+    waiting = list(SyncState.select(SyncState, Interview.uuid).join(Interview)
                    .where(SyncState.status != "synced").order_by(SyncState.created_at, SyncState.id).objects())
     sessions: dict[str, dict] = {}
     for row in waiting:
-        uuid = getattr(row, "uuid", None)
-        if uuid is None:
-            continue
-        entry = sessions.setdefault(uuid, {"uuid": uuid, "files": 0, "bytes_left": 0, "statuses": []})
+        entry = sessions.setdefault(row.uuid, {"uuid": row.uuid, "files": 0, "bytes_left": 0, "statuses": []})
         entry["files"] += 1
         entry["bytes_left"] += max(0, (row.size or 0) - (row.offset or 0))
         if row.status not in entry["statuses"]:
@@ -110,23 +101,18 @@ def status_document(config: Config, data: DataDir, kiosk_id: str, devices: Devic
                          .where(Event.kind.in_(list(_DEVICE_EVENTS)), Event.time >= day_ago)
                          .group_by(Event.kind).tuples())
     failed_today = Interview.select().where(Interview.status == "failed", Interview.created_at >= day_ago).count()
-    errors = [{"at": _iso(row.updated_at), "file": Path(row.path).name, "status": row.status,
-               "error": row.last_error[:300]}
-              for row in SyncState.select().where(SyncState.status != "synced", SyncState.last_error != "")
-              .order_by(SyncState.updated_at.desc()).limit(MAX_ERRORS)]
-    errors = sorted(errors + list(extra_errors or []), key=lambda e: e["at"] or "", reverse=True)[:MAX_ERRORS]
     listed = list(sessions.values())[:MAX_SESSIONS_LISTED]
     return {
         "format": FORMAT,
         "kiosk_id": kiosk_id,
         "version": __version__,
         "generated_at": _iso(now),
-        "disk": {"free_bytes": free, "reserve_bytes": reserve, "hours_left": round(hours, 2),
+        "disk": {"free_bytes": free, "reserve_bytes": disk.reserve_bytes(config),
+                 "hours_left": round(disk.hours_left(config, free), 2),
                  "bitrate_bps": disk.bitrate_bps(config), "profile": config["recording.profile"]},
-        "queue": {"sessions": len(sessions), "files": len(waiting),
-                  "bytes_left": sum(s["bytes_left"] for s in sessions.values()),
-                  "by_status": {s: sum(r.status == s for r in waiting) for s in sorted({r.status for r in waiting})},
-                  "queued_sessions": listed},
+        "queue": {"sessions": len(sessions), "files": sum(n for s, n in overview.counts.items() if s != "synced"),
+                  "bytes_left": overview.pending_bytes, "by_status": overview.counts, "queued_sessions": listed,
+                  "last_synced_at": _iso(overview.last_synced_at)},
         "synced_sessions": synced,
         "last_interview_at": _iso(last),
         "devices": {**(devices.snapshot() if devices is not None else
@@ -135,7 +121,7 @@ def status_document(config: Config, data: DataDir, kiosk_id: str, devices: Devic
                     "last_24h": {"camera_lost": device_events.get("camera.lost", 0),
                                  "microphone_lost": device_events.get("mic.lost", 0),
                                  "failed_interviews": failed_today}},
-        "last_errors": errors,
+        "last_errors": [{"file": name, "error": error[:300]} for name, error in overview.errors[:MAX_ERRORS]],
     }
 
 
@@ -158,12 +144,11 @@ class StatusReporter:
     def seconds_to_due(self) -> float:
         return max(0.0, self._next_at - time.monotonic())
 
-    def upload(self, client: tus.TusClient, extra_errors: list[dict] | None = None,
-               should_pause: Callable[[], bool] | None = None) -> str | None:
+    def upload(self, client: tus.TusClient, should_pause: Callable[[], bool] | None = None) -> str | None:
         """Build and upload one document now; returns its upload URL, or None when it could not go (logged; the next
         one is due after the interval either way)."""
         self._next_at = time.monotonic() + self.interval_s
-        document = status_document(self.config, self.data, self.kiosk_id, self.devices, extra_errors)
+        document = status_document(self.config, self.data, self.kiosk_id, self.devices)
         content = json.dumps(document, indent=1, sort_keys=True).encode("utf-8")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Rewritten each time: it is a report, not a recording (the uploaded copies are the history).

@@ -260,7 +260,6 @@ class SyncWorker:
                                      verify=config["sync.verify"], timeout=timeout,
                                      allowed_hosts=host_list(config["sync.allowed_hosts"]))
         self.status = StatusReporter(config, data, self.kiosk_id, self.bus, sync_dir(data) / "status.json")
-        self._unexpected: list[dict] = []     # the last unexpected errors, for the status document
         self._lock_file = DataDirLock(sync_dir(data) / "uploader.lock")
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -425,7 +424,7 @@ class SyncWorker:
     def _send_status(self) -> None:
         """The booth status document; whatever goes wrong is logged and the uploads carry on."""
         try:
-            self.status.upload(self._client, self._unexpected, should_pause=self._should_pause)
+            self.status.upload(self._client, should_pause=self._should_pause)
         except Exception as exc:
             log.error("the booth status document could not be built or sent (%s: %s); the next one is due in %d s",
                       type(exc).__name__, str(exc)[:200], self.status.interval_s)
@@ -482,8 +481,6 @@ class SyncWorker:
                          next_attempt_at=utcnow() + dt.timedelta(seconds=delay)).where(
             SyncState.id == row.id).execute()
         self.last_error = error
-        self._unexpected = ([{"at": utcnow().isoformat(), "file": Path(row.path).name, "status": "pending",
-                              "error": error}] + self._unexpected)[:5]
         self.bus.publish("sync.item", id=row.id, file=Path(row.path).name, status="pending", error=error,
                          retry_in_s=delay)
         return ItemReport(id=row.id, kind=row.kind, interview=uuid, file=Path(row.path).name, status="pending",

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kiosk import disk
 from kiosk.config import Config
 from kiosk.db.models import Interview, SyncState
-from kiosk.sync import status as statusmod
 from kiosk.sync.worker import SyncWorker, enqueue_interview
 from tests.harness.tus import S3Bucket
 from tests.kiosk.sync.test_worker import data, make_interview, sync_config  # noqa: F401  (fixture and helpers)
@@ -52,8 +52,11 @@ def test_status_document_in_the_bucket_and_the_report_names_what_the_bucket_lack
     assert raw == worker.status.path.read_bytes()
     document = json.loads(raw)
     assert document["format"] == "kiosk-status/1" and document["kiosk_id"] == "booth-7"
-    free, reserve, hours = statusmod.hours_left(worker.config, data)
-    assert document["disk"]["reserve_bytes"] == reserve and abs(document["disk"]["hours_left"] - hours) < 0.5
+    # Hours left by the one formula (kiosk.disk) on the free space the document reports.
+    free = document["disk"]["free_bytes"]
+    assert document["disk"]["reserve_bytes"] == disk.reserve_bytes(worker.config)
+    assert document["disk"]["hours_left"] == round(disk.hours_left(worker.config, free), 2) > 0
+    assert document["disk"]["bitrate_bps"] == disk.bitrate_bps(worker.config)
     assert document["queue"]["sessions"] == 1 and document["queue"]["files"] == 2
     [queued] = document["queue"]["queued_sessions"]
     rows = list(SyncState.select().where(SyncState.interview == held))
