@@ -3,8 +3,8 @@ set, answers the way a broken or hostile server would; with no fault it passes e
 "the next run against a sane server" is the same URL and the same upload).
 
 Faults: "offset-nonascii" (Upload-Offset: ², a Unicode digit), "offset-huge" (a 5000-digit Upload-Offset),
-"location-malformed" (Location: http://[x), "location-foreign" (Location on another origin: a `Witness` that records
-whatever reaches it), "no-progress" (every PATCH answered 204 with the offset it came with, nothing stored),
+"location-malformed" (Location: http://[x), "location-foreign" (Location on another origin: by default a `Witness`
+that records whatever reaches it; with `.foreign_port` set, that port, e.g. another front of the same server), "no-progress" (every PATCH answered 204 with the offset it came with, nothing stored),
 "huge-error-body" (PATCH answered 500 with a 4 GiB body, streamed until the client hangs up).
 
 Fixture: `hostile_tus` (in front of the `tus_server` fixture).
@@ -62,6 +62,7 @@ class HostileTus:
         self.upstream = ("127.0.0.1", upstream_port)
         self.fault: str | None = None
         self.witness = Witness()
+        self.foreign_port: int | None = None
         self.requests: list[tuple[str, str, dict[str, str]]] = []     # (method, path, headers) of every request
         self.error_body_sent = 0          # bytes of the huge error body that left before the client hung up
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -134,7 +135,8 @@ def _handler_for(hostile: HostileTus):
                     if name.lower() == "location":
                         upload_id = urlsplit(headers[name]).path.rsplit("/", 1)[-1]
                         headers[name] = ("http://[x" if fault == "location-malformed"
-                                         else f"http://127.0.0.1:{hostile.witness.port}/files/{upload_id}")
+                                         else f"http://127.0.0.1:{hostile.foreign_port or hostile.witness.port}"
+                                              f"/files/{upload_id}")
             self._send(status, headers, data)
 
         def _huge_error(self) -> None:

@@ -9,15 +9,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kiosk import disk
 from kiosk.config import Config
 from kiosk.db.models import Interview, SyncState
 from kiosk.sync.worker import SyncWorker, enqueue_interview
 from tests.harness.tus import S3Bucket
-from tests.kiosk.sync.test_worker import data, make_interview, sync_config  # noqa: F401  (fixture and helpers)
+from tests.helpers.sync import make_interview, sync_config
 
 ROOT = Path(__file__).resolve().parents[3]
 KiB = 1024
+
+pytestmark = pytest.mark.usefixtures("database")     # `data` with its database open
 
 
 def centre(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -29,7 +33,7 @@ def booth_config(url: str) -> Config:
     return sync_config(url, **{"sync.status_interval_s": 300, "sync.kiosk_id": "booth-7"})
 
 
-def test_status_document_in_the_bucket_and_the_report_names_what_the_bucket_lacks(data, moto_server,  # noqa: F811
+def test_status_document_in_the_bucket_and_the_report_names_what_the_bucket_lacks(data, moto_server,
                                                                                    tus_server_factory):
     bucket = moto_server.new_bucket()
     server = tus_server_factory(s3=S3Bucket(moto_server, bucket))
@@ -94,7 +98,7 @@ def test_status_document_in_the_bucket_and_the_report_names_what_the_bucket_lack
     assert booth["sessions_verified"] == 1
 
 
-def test_report_on_a_file_store_verifies_and_catches_a_damaged_copy(data, tus_server):  # noqa: F811
+def test_report_on_a_file_store_verifies_and_catches_a_damaged_copy(data, tus_server):
     make_interview(data, media="bin", size=90 * KiB)
     worker = SyncWorker(booth_config(tus_server.url), data)
     try:

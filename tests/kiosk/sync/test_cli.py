@@ -9,12 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kiosk.config import Config
 from kiosk.db.database import close_database, open_database
 from kiosk.db.models import SyncState
-from tests.kiosk.sync.test_worker import data, make_interview, sync_config  # noqa: F401  (fixture and helpers)
+from tests.helpers.sync import make_interview, sync_config
 
 ROOT = Path(__file__).resolve().parents[3]
+
+pytestmark = pytest.mark.usefixtures("database")     # `data` with its database open
 
 
 def run_cli(data, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:

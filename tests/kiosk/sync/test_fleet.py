@@ -22,7 +22,7 @@ from kiosk.db.database import close_database, open_database
 from kiosk.db.models import Interview, SyncState
 from kiosk.paths import DataDir
 from tests.harness.tus import FaultProxy, S3Bucket, TusServer
-from tests.kiosk.sync.test_worker import make_interview
+from tests.helpers.sync import make_interview
 
 ROOT = Path(__file__).resolve().parents[3]
 BOOTHS = 8

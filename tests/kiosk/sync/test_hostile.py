@@ -22,7 +22,8 @@ from kiosk.sync import tus
 from kiosk.sync.tus import MemoryRecord, TusClient
 from kiosk.sync.worker import SyncWorker, enqueue_interview
 from tests.harness.tus import random_bytes
-from tests.kiosk.sync.test_worker import data, make_interview, sync_config, wait_for  # noqa: F401  (fixture, helpers)
+from tests.harness.tus_hostile import HostileTus
+from tests.helpers.sync import make_interview, sync_config, wait_for
 
 KiB = 1024
 ROOT = Path(__file__).resolve().parents[3]
@@ -37,9 +38,11 @@ EXPECTED = {
     "huge-error-body": r"PATCH .* -> 500",
 }
 
+pytestmark = pytest.mark.usefixtures("database")     # `data` with its database open
+
 
 @pytest.mark.parametrize("fault", list(EXPECTED))
-def test_a_hostile_answer_requeues_the_row_and_the_next_run_completes(fault, data, tus_server,  # noqa: F811
+def test_a_hostile_answer_requeues_the_row_and_the_next_run_completes(fault, data, tus_server,
                                                                        hostile_tus):
     interview = make_interview(data, media="bin", size=200 * KiB)
     enqueue_interview(interview, data)
@@ -101,7 +104,7 @@ def test_a_huge_error_body_is_read_only_to_the_cap(tus_server, hostile_tus, tmp_
     assert hostile_tus.error_body_sent < 64 * 1024 * KiB
 
 
-def test_location_rules(tus_server):
+def test_location_rules():
     with TusClient("https://centre.example.org/files/", allowed_hosts=[("cdn.example.org", None),
                                                                          ("up.example.org", 8443)]) as client:
         assert client.url_problem("https://centre.example.org/files/abc") == ""
@@ -114,7 +117,7 @@ def test_location_rules(tus_server):
         assert "another origin" in client.url_problem("http://centre.example.org/files/abc")  # scheme is origin
 
 
-def test_the_worker_survives_an_injected_exception(data, tus_server, expect_log, monkeypatch, caplog):  # noqa: F811
+def test_the_worker_survives_an_injected_exception(data, tus_server, expect_log, monkeypatch, caplog):
     """A bug no branch foresaw (here: building the upload metadata raises once): logged with the session's uuid, the
     row back in the queue with back-off, the worker thread carries on and uploads it on the next try."""
     expect_log("kiosk.sync.worker", r"failed on an unexpected error \(RuntimeError: injected fault\)")
@@ -153,7 +156,7 @@ def run_cli(data, *args: str, env: dict | None = None) -> subprocess.CompletedPr
                           capture_output=True, text=True, timeout=120, cwd=ROOT, env=full_env)
 
 
-def test_sync_once_against_a_hostile_server_exits_1_with_a_clear_error(data, hostile_tus, tus_server):  # noqa: F811
+def test_sync_once_against_a_hostile_server_exits_1_with_a_clear_error(data, hostile_tus, tus_server):
     make_interview(data, media="bin", size=100 * KiB)
     close_database()
     hostile_tus.fault = "offset-nonascii"
@@ -167,7 +170,7 @@ def test_sync_once_against_a_hostile_server_exits_1_with_a_clear_error(data, hos
     open_database(data.database)
 
 
-def test_the_token_goes_only_to_the_configured_origin(data, tus_server_factory, hostile_tus):  # noqa: F811
+def test_the_token_goes_only_to_the_configured_origin(data, tus_server_factory, hostile_tus):
     """`kiosk sync --server URL` with another origin than sync.server_url: the token stays home."""
     home = tus_server_factory(token="home-token-123")
     make_interview(data, media="bin", size=30 * KiB)
@@ -187,3 +190,31 @@ def test_the_token_goes_only_to_the_configured_origin(data, tus_server_factory, 
     assert "not sent" not in proc.stderr
     assert len([u for u in home.uploads() if u.offset == u.size]) == 2
     open_database(data.database)
+
+
+def test_a_host_in_allowed_hosts_receives_the_upload_but_never_the_token(data, tus_server, hostile_tus):
+    """The server sends uploads to another front of the centre (another origin: its own port), listed in
+    sync.allowed_hosts: the file goes there, byte-identical, and the token stays with sync.server_url."""
+    other_front = HostileTus(tus_server.port)
+    try:
+        hostile_tus.fault, hostile_tus.foreign_port = "location-foreign", other_front.port
+        make_interview(data, media="bin", size=120 * KiB)
+        config = sync_config(hostile_tus.url, **{"sync.token": "centre-token-42",
+                                                 "sync.allowed_hosts": f"127.0.0.1:{other_front.port}"})
+        worker = SyncWorker(config, data)
+        try:
+            reports = worker.run_once()
+        finally:
+            worker.stop()
+    finally:
+        other_front.close()
+    assert [r.status for r in reports] == ["synced", "synced"], reports
+    assert all(r.url.startswith(f"http://127.0.0.1:{other_front.port}/files/") for r in reports)
+    methods = {method for method, _, _ in other_front.requests}
+    assert {"HEAD", "PATCH", "GET"} <= methods                   # the upload and its read-back went there
+    assert not any(k.lower() == "authorization" for _, _, headers in other_front.requests for k in headers)
+    assert all(headers.get("Authorization") == "Bearer centre-token-42"
+               for method, _, headers in hostile_tus.requests if method != "OPTIONS")
+    complete = [u for u in tus_server.uploads() if u.offset == u.size]
+    rows = {r.sha256 for r in SyncState.select()}
+    assert {hashlib.sha256(u.path.read_bytes()).hexdigest() for u in complete} == rows and len(complete) == 2
