@@ -314,27 +314,36 @@ class TusClient:
         answer = self._exchange("OPTIONS", self.endpoint)
         if answer.status not in (200, 204):
             raise self._fail("OPTIONS", self.endpoint, answer)
+        if answer.headers.get("Tus-Version") is None:
+            # tus 1.0 requires it. Seen in the fleet test: a connection cut inside the header block reads as a
+            # complete answer without the Tus-* headers; it must not pass for "a server without extensions".
+            raise TusProtocolError(f"the {self.server} answered OPTIONS without the Tus-Version header that tus 1.0 "
+                                   f"requires (a connection cut mid-answer, or not a tus server). Fix: check that "
+                                   f"sync.server_url is a tus 1.0 endpoint.")
         versions = tuple(self._header_list(answer, "OPTIONS", "Tus-Version"))
-        if versions and TUS_VERSION not in versions:
+        if TUS_VERSION not in versions:
             raise TusRejected(f"server at {safe_url(self.endpoint)} speaks tus {', '.join(versions)}, not "
                               f"{TUS_VERSION}. Fix: point sync.server_url at a tus 1.0 endpoint.")
         max_size = self._header_int(answer, "OPTIONS", "Tus-Max-Size", required=False)
+        extensions = frozenset(self._header_list(answer, "OPTIONS", "Tus-Extension"))
+        if "creation" not in extensions:
+            # Not cached and retried with back-off: a cut answer can lose this header too.
+            raise TusProtocolError(f"the {self.server} does not offer the tus creation extension (Tus-Extension: "
+                                   f"{', '.join(sorted(extensions)) or 'none'}). Fix: use a tus server that lets "
+                                   f"clients create uploads (tusd, @tus/server).")
         self._capabilities = ServerCapabilities(
-            versions=versions,
-            extensions=frozenset(self._header_list(answer, "OPTIONS", "Tus-Extension")),
+            versions=versions, extensions=extensions,
             checksum_algorithms=tuple(a.lower() for a in self._header_list(answer, "OPTIONS",
                                                                             "Tus-Checksum-Algorithm")),
             max_size=max_size if max_size else None,
         )
-        log.info("sync server %s: tus %s, extensions %s", safe_url(self.endpoint), ",".join(versions) or "?",
-                 ",".join(sorted(self._capabilities.extensions)) or "none")
+        log.info("sync server %s: tus %s, extensions %s", safe_url(self.endpoint), ",".join(versions),
+                 ",".join(sorted(extensions)))
         return self._capabilities
 
     def create(self, size: int, metadata: Mapping[str, object]) -> str:
         """POST a new upload of `size` bytes; returns its absolute URL."""
-        if not self.capabilities().has("creation"):
-            raise TusRejected(f"server at {safe_url(self.endpoint)} does not offer the tus creation extension. "
-                              f"Fix: use a tus server that lets clients create uploads (tusd, @tus/server).")
+        self.capabilities()             # offers creation, or raised
         headers = {"Upload-Length": str(size), "Content-Length": "0"}
         encoded = encode_metadata(metadata)
         if encoded:
@@ -381,6 +390,9 @@ class TusClient:
                         raise Paused(f"paused while reading back {safe_url(url)}")
             except (requests.RequestException, http.client.HTTPException, ValueError) as exc:
                 raise TusUnavailable(f"GET {safe_url(url)}: {_reason(exc)}") from None
+            if received < size:
+                # A cut connection, not a wrong copy: read it back again later (the upload itself is kept).
+                raise TusUnavailable(f"GET {safe_url(url)}: the read-back ended after {received} of {size} bytes")
             return digest.hexdigest()
 
     def _read_back_finishing(self, url: str, size: int, should_pause: Callable[[], bool] | None) -> str | None:

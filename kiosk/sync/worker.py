@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import logging
 import mimetypes
-import os
 import random
 import threading
 import time

@@ -2,7 +2,8 @@
 set, answers the way a broken or hostile server would; with no fault it passes every request through unchanged (so
 "the next run against a sane server" is the same URL and the same upload).
 
-Faults: "offset-nonascii" (Upload-Offset: ², a Unicode digit), "offset-huge" (a 5000-digit Upload-Offset),
+Faults: "options-bare" (OPTIONS answered 204 with no Tus-* header, as a cut inside the header block reads),
+"offset-nonascii" (Upload-Offset: ², a Unicode digit), "offset-huge" (a 5000-digit Upload-Offset),
 "location-malformed" (Location: http://[x), "location-foreign" (Location on another origin: by default a `Witness`
 that records whatever reaches it; with `.foreign_port` set, that port, e.g. another front of the same server), "no-progress" (every PATCH answered 204 with the offset it came with, nothing stored),
 "huge-error-body" (PATCH answered 500 with a 4 GiB body, streamed until the client hangs up).
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-FAULTS = ("offset-nonascii", "offset-huge", "location-malformed", "location-foreign", "no-progress",
+FAULTS = ("options-bare", "offset-nonascii", "offset-huge", "location-malformed", "location-foreign", "no-progress",
           "huge-error-body")
 HUGE_BODY = 4 * 1024 ** 3
 
@@ -124,6 +125,9 @@ def _handler_for(hostile: HostileTus):
                 return
             if fault == "huge-error-body" and self.command == "PATCH":
                 self._huge_error()
+                return
+            if fault == "options-bare" and self.command == "OPTIONS":
+                self._send(204, {})
                 return
             status, headers, data = self._forward(body)
             if fault in ("offset-nonascii", "offset-huge") and self.command in ("PATCH", "HEAD"):

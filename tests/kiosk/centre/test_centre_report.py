@@ -43,7 +43,7 @@ def test_status_document_in_the_bucket_and_the_report_names_what_the_bucket_lack
         reports = worker.run_once()
         assert [r.status for r in reports] == ["synced"] * 4
         held = make_interview(data, media="bin", size=70 * KiB)       # ended after the run: still on the booth
-        enqueue_interview(held, data)
+        enqueue_interview(held, data, worker.config)
         url = worker.status.upload(worker._client)
     finally:
         worker.stop()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.config import Config
 from kiosk.db.database import close_database, open_database
 from kiosk.db.models import SyncState, utcnow
 from kiosk.sync import tus
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 # fault -> what the error must say (besides naming the server)
 EXPECTED = {
+    "options-bare": r"answered OPTIONS without the Tus-Version header that tus 1.0 requires",
     "offset-nonascii": r"malformed Upload-Offset header \('²', 1 characters\): expected ASCII digits",
     "offset-huge": r"malformed Upload-Offset header \('9+'\.\.\., 5000 characters\): expected ASCII digits",
     "location-malformed": r"malformed Location header \('http://\[x'",
@@ -45,7 +47,7 @@ pytestmark = pytest.mark.usefixtures("database")     # `data` with its database 
 def test_a_hostile_answer_requeues_the_row_and_the_next_run_completes(fault, data, tus_server,
                                                                        hostile_tus):
     interview = make_interview(data, media="bin", size=200 * KiB)
-    enqueue_interview(interview, data)
+    enqueue_interview(interview, data, Config())
     hostile_tus.fault = fault
     worker = SyncWorker(sync_config(hostile_tus.url), data, quick_retry_delay_s=0.05)
     started = time.monotonic()
@@ -122,7 +124,7 @@ def test_the_worker_survives_an_injected_exception(data, tus_server, expect_log,
     row back in the queue with back-off, the worker thread carries on and uploads it on the next try."""
     expect_log("kiosk.sync.worker", r"failed on an unexpected error \(RuntimeError: injected fault\)")
     interview = make_interview(data, media="bin", size=50 * KiB)
-    enqueue_interview(interview, data)
+    enqueue_interview(interview, data, Config())
     original = SyncWorker._metadata
     calls = []
 
@@ -200,7 +202,7 @@ def test_a_host_in_allowed_hosts_receives_the_upload_but_never_the_token(data, t
         hostile_tus.fault, hostile_tus.foreign_port = "location-foreign", other_front.port
         make_interview(data, media="bin", size=120 * KiB)
         config = sync_config(hostile_tus.url, **{"sync.token": "centre-token-42",
-                                                 "sync.allowed_hosts": f"127.0.0.1:{other_front.port}"})
+                                                 "sync.allowed_hosts": [f"127.0.0.1:{other_front.port}"]})
         worker = SyncWorker(config, data)
         try:
             reports = worker.run_once()
