@@ -40,6 +40,17 @@ from kiosk.sync.stream import BLOCK_SIZE, SEND_BLOCK, ChunkBody, PauseRequested,
 
 log = logging.getLogger(__name__)
 
+
+class _HeaderDefectFilter(logging.Filter):
+    """urllib3 logs a damaged header block as a WARNING with a traceback and carries on; the client turns it into a
+    TusProtocolError of its own (see TusClient._request), so the warning would only put a traceback on a terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to parse headers")
+
+
+logging.getLogger("urllib3.connection").addFilter(_HeaderDefectFilter())
+
 __all__ = ["TusClient", "MemoryRecord", "UploadRecord", "UploadResult", "ServerCapabilities", "Throttle",
            "file_sha256", "encode_metadata", "is_loopback", "same_origin", "safe_url", "SEND_BLOCK", "TusError",
            "TusConfigError", "TusUnavailable", "TusProtocolError", "TusRejected", "UploadGone", "VerifyFailed",
@@ -185,8 +196,8 @@ class TusClient:
         if self._token and same_origin(url, self.endpoint):
             headers["Authorization"] = f"Bearer {self._token}"
         try:
-            return self._session.request(method, url, headers=headers, timeout=self.timeout, verify=self._verify,
-                                         allow_redirects=False, stream=True, **kwargs)
+            response = self._session.request(method, url, headers=headers, timeout=self.timeout,
+                                             verify=self._verify, allow_redirects=False, stream=True, **kwargs)
         except requests.exceptions.SSLError as exc:
             raise TusUnavailable(f"{method} {safe_url(url)}: TLS verification failed ({_reason(exc)}). "
                                  f"Fix: set sync.ca_bundle to the server's CA certificate.") from None
@@ -200,6 +211,16 @@ class TusClient:
             raise TusProtocolError(f"{method} {safe_url(url)}: the {self.server} sent an answer that is not valid "
                                    f"HTTP ({_reason(exc)}). Fix: check that sync.server_url is a tus 1.0 server.") \
                 from None
+        # The parsed header block (requests reads cookies from the same attribute).
+        message = getattr(getattr(response.raw, "_original_response", None), "msg", None)
+        if getattr(message, "defects", None):
+            # The header block ended in the middle (a cut connection) or is malformed: http.client keeps what it
+            # parsed and urllib3 only warns, so the answer would pass for a complete one without its last headers.
+            response.close()
+            raise TusProtocolError(f"{method} {safe_url(url)}: the {self.server}'s answer ended inside its headers "
+                                   f"or they are malformed ({message.defects[0].__class__.__name__}). Uploads wait "
+                                   f"and retry by themselves.")
+        return response
 
     def _exchange(self, method: str, url: str, **kwargs) -> Answer:
         """One request whose answer body is read up to MAX_BODY_BYTES; a longer body is not downloaded."""

@@ -3,6 +3,7 @@ set, answers the way a broken or hostile server would; with no fault it passes e
 "the next run against a sane server" is the same URL and the same upload).
 
 Faults: "options-bare" (OPTIONS answered 204 with no Tus-* header, as a cut inside the header block reads),
+"headers-cut" (a PATCH is stored upstream, then its answer is cut off in the middle of a header line),
 "offset-nonascii" (Upload-Offset: ², a Unicode digit), "offset-huge" (a 5000-digit Upload-Offset),
 "location-malformed" (Location: http://[x), "location-foreign" (Location on another origin: by default a `Witness`
 that records whatever reaches it; with `.foreign_port` set, that port, e.g. another front of the same server), "no-progress" (every PATCH answered 204 with the offset it came with, nothing stored),
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-FAULTS = ("options-bare", "offset-nonascii", "offset-huge", "location-malformed", "location-foreign", "no-progress",
+FAULTS = ("options-bare", "headers-cut", "offset-nonascii", "offset-huge", "location-malformed", "location-foreign", "no-progress",
           "huge-error-body")
 HUGE_BODY = 4 * 1024 ** 3
 
@@ -130,6 +131,11 @@ def _handler_for(hostile: HostileTus):
                 self._send(204, {})
                 return
             status, headers, data = self._forward(body)
+            if fault == "headers-cut" and self.command == "PATCH":
+                self.wfile.write(f"HTTP/1.1 {status} No Content\r\nTus-Resumable: 1.0.0\r\nUpload-Off".encode())
+                self.wfile.flush()
+                self.close_connection = True
+                return
             if fault in ("offset-nonascii", "offset-huge") and self.command in ("PATCH", "HEAD"):
                 for name in list(headers):
                     if name.lower() == "upload-offset":

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[3]
 # fault -> what the error must say (besides naming the server)
 EXPECTED = {
     "options-bare": r"answered OPTIONS without the Tus-Version header that tus 1.0 requires",
+    "headers-cut": r"answer ended inside its headers or they are malformed",
     "offset-nonascii": r"malformed Upload-Offset header \('²', 1 characters\): expected ASCII digits",
     "offset-huge": r"malformed Upload-Offset header \('9+'\.\.\., 5000 characters\): expected ASCII digits",
     "location-malformed": r"malformed Location header \('http://\[x'",
@@ -73,7 +74,9 @@ def test_a_hostile_answer_requeues_the_row_and_the_next_run_completes(fault, dat
         again = worker.run_once()
     finally:
         worker.stop()
-    assert [r.status for r in again] == ["synced"] * len(again) and len(again) == 2
+    # (A small file whose only PATCH was stored before its answer was cut is already synced by the first run.)
+    assert again and [r.status for r in again] == ["synced"] * len(again)
+    assert [r.status for r in SyncState.select()] == ["synced", "synced"]
     row = SyncState.get(SyncState.id == recording.id)
     complete = [u for u in tus_server.uploads() if u.metadata.get("kind") == "recording" and u.offset == u.size]
     assert len(complete) == 1 and hashlib.sha256(complete[0].path.read_bytes()).hexdigest() == row.sha256
