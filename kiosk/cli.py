@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "export",
     "admin",
     "sync",
+    "centre",
     "sessions",
     "stats",
     "templates",

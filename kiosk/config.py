@@ -59,6 +59,26 @@ class Size(NamedTuple):
         return f"{self.width}x{self.height}"
 
 
+def host_list(value: list[str]) -> list[tuple[str, int | None]]:
+    """sync.allowed_hosts as (host, port or None) pairs: ["cdn.example.org", "files.example.org:8443"]."""
+    hosts: list[tuple[str, int | None]] = []
+    for item in filter(None, (part.strip() for part in value)):
+        host, sep, port = item.partition(":")
+        if (not host or not host.isascii() or any(c in host for c in "/@[] ") or (sep and not port.isdigit())
+                or (sep and not 0 < int(port) < 65536)):
+            raise ValueError(f"{item!r} is not HOST or HOST:PORT")
+        hosts.append((host.lower(), int(port) if sep else None))
+    return hosts
+
+
+def _hosts(value: list) -> str | None:
+    try:
+        host_list(value)
+    except ValueError as exc:
+        return f'{exc}; write a list of host names, e.g. ["cdn.example.org", "files.example.org:8443"]'
+    return None
+
+
 def _pin_entry(value: str) -> str | None:
     allowed = {"corner-long-press", "key-chord", "both"}
     return None if value in allowed else f"use one of {', '.join(sorted(allowed))}"
@@ -117,6 +137,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("sync.bandwidth_kbps", int, 0, "Upload bandwidth cap in kbit/s (0 = none).", minimum=0),
     Option("sync.verify", bool, True, "Confirm each upload by checksum or by reading it back when the server allows."),
     Option("sync.kiosk_id", str, "", "This kiosk's name in upload metadata (default: the host name)."),
+    Option("sync.allowed_hosts", list, [],
+           "Other hosts (\"HOST\" or \"HOST:PORT\") the server may send uploads to in its Location answer; they "
+           "never receive the token. Empty = only sync.server_url's own origin.", check=_hosts),
+    Option("sync.status_interval_s", int, 300,
+           "Upload a booth status document (disk, queue, devices, errors; no personal data) this often "
+           "(0 = never).", minimum=0, maximum=86400),
     # --- privacy
     Option("privacy.recipients", list, [],
            "The centre's age public keys (age1...): finished takes and session JSON are encrypted to them "

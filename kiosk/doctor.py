@@ -261,13 +261,13 @@ def check_sync(config: Config) -> Check:
         return Check("sync", "fail", str(exc).split(" Fix: ")[0], str(exc).partition(" Fix: ")[2])
     except tus.TusError as exc:
         reason = str(exc).split(". Uploads wait")[0]
-        return Check("sync", "fail", f"{tus._safe(url)} cannot be reached: {reason}",
+        return Check("sync", "fail", f"{tus.safe_url(url)} cannot be reached: {reason}",
                      "check the network and sync.server_url; uploads wait in the queue meanwhile")
     if probe.status_code in (401, 403):
-        return Check("sync", "fail", f"{tus._safe(url)} refuses the token ({probe.status_code})",
+        return Check("sync", "fail", f"{tus.safe_url(url)} refuses the token ({probe.status_code})",
                      "check sync.token with the server's administrator")
     extensions = ", ".join(sorted(caps.extensions)) or "none"
-    return Check("sync", "ok", f"{tus._safe(url)}: tus {', '.join(caps.versions) or '1.0.0'}, extensions: {extensions}")
+    return Check("sync", "ok", f"{tus.safe_url(url)}: tus {', '.join(caps.versions) or '1.0.0'}, extensions: {extensions}")
 
 
 def check_transcripts(config: Config) -> Check:

@@ -22,6 +22,8 @@ pytest_plugins = [
     "tests.helpers.db",
     "tests.harness.camera",
     "tests.harness.tus",
+    "tests.harness.tus_hostile",
+    "tests.harness.s3",
     "tests.harness.tiny_fs",
     "tests.harness.xvfb",
     "tests.harness.systemd",

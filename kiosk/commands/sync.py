@@ -10,7 +10,8 @@ import threading
 
 from kiosk.db.database import DatabaseError, close_database, open_database
 from kiosk.sync import tus
-from kiosk.sync.worker import ItemReport, SyncBusy, SyncWorker, queue_ended_interviews
+from kiosk.sync.lock import SyncBusy
+from kiosk.sync.worker import ItemReport, SyncWorker, queue_ended_interviews
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -59,6 +60,9 @@ def _run(args, ctx) -> int:
         except tus.TusConfigError as exc:
             print(f"kiosk: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        if worker.token_withheld:
+            print(f"kiosk: note: sync.token is for {tus.safe_url(ctx.config['sync.server_url']) or 'no server'}; "
+                  f"it is not sent to {tus.safe_url(worker.server_url)}.", file=sys.stderr)
         if args.retry:
             worker.retry_stopped()
         if args.once:
@@ -78,6 +82,7 @@ def _once(worker: SyncWorker, args) -> int:
         worker.stop()
     left = worker.queue()
     ok = all(r.status == "synced" for r in reports)
+    unexpected = [r for r in reports if r.error.startswith("unexpected error")]
     if args.json:
         print(json.dumps({"ok": ok, "server": worker.server_url, "files": [r.to_json() for r in reports],
                           "synced": sum(r.status == "synced" for r in reports),
@@ -88,6 +93,10 @@ def _once(worker: SyncWorker, args) -> int:
         if not reports:
             print("nothing to upload")
         print(f"{sum(r.status == 'synced' for r in reports)} synced, {len(left)} not synced")
+    if unexpected:
+        print(f"kiosk: {len(unexpected)} file(s) hit an unexpected error (logged with its session in "
+              f"<data dir>/logs/kiosk.log); they stay queued. Fix: send that log to the kiosk's maintainers.",
+              file=sys.stderr)
     return EXIT_OK if ok else EXIT_FAILED
 
 

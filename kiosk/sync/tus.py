@@ -2,37 +2,62 @@
 
 Core protocol plus the creation extension; checksum (``Upload-Checksum`` on every PATCH) and termination when the
 server's OPTIONS answer offers them; an optional read-back of the finished upload (GET, which tusd and @tus/server
-serve) compared with the file's sha256. The file is streamed from disk in blocks, so memory stays O(block) whatever the
-chunk size. Where an upload stands (its URL and the confirmed offset) lives in an :class:`UploadRecord` that the caller
-persists (the worker uses the database row), so an upload resumes at the server's ``Upload-Offset`` after a dropped
-connection, a server restart or a reboot: never from zero, never as a second upload.
+serve) compared with the file's sha256. The file is streamed from disk in blocks (kiosk.sync.stream), so memory stays
+O(block) whatever the chunk size. Where an upload stands (its URL and the confirmed offset) lives in an
+:class:`UploadRecord` that the caller persists (the worker uses the database row), so an upload resumes at the server's
+``Upload-Offset`` after a dropped connection, a server restart or a reboot: never from zero, never as a second upload.
 
-Errors come out as :class:`TusError` subclasses whose ``retryable`` says whether backing off and trying again can
-help. The bearer token is sent only over HTTPS or to a loopback address and never appears in a log line or an error.
+The server is not trusted: every header the client acts on is parsed strictly (ASCII digits, bounded length), a
+``Location`` must stay on the configured server's origin unless ``sync.allowed_hosts`` lists its host, a chunk the
+server accepts without moving its offset stops the upload after a few tries, and a response body is read only up to
+a small cap (the read-back GET up to the file's size). Anything else is a :class:`TusError` naming the server and the
+header. Errors come out as :class:`TusError` subclasses (kiosk.sync.errors) whose ``retryable`` says whether backing
+off and trying again can help. The bearer token goes only to the configured origin, over HTTPS or to a loopback
+address, and never appears in a log line or an error.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
+import http.client
 import logging
 import os
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Mapping, Protocol
+from typing import BinaryIO, Callable, Iterable, Mapping, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.structures import CaseInsensitiveDict
+
+from kiosk.sync.errors import (Paused, TusConfigError, TusError, TusProtocolError, TusRejected, TusUnavailable,
+                               UploadGone, VerifyFailed)
+from kiosk.sync import headers as tus_headers
+from kiosk.sync.headers import encode_metadata, is_loopback, printable, safe_url, same_origin
+from kiosk.sync.stream import BLOCK_SIZE, SEND_BLOCK, ChunkBody, PauseRequested, Throttle, file_sha256, range_digest
 
 log = logging.getLogger(__name__)
 
+
+class _HeaderDefectFilter(logging.Filter):
+    """urllib3 logs a damaged header block as a WARNING with a traceback and carries on; the client turns it into a
+    TusProtocolError of its own (see TusClient._request), so the warning would only put a traceback on a terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to parse headers")
+
+
+logging.getLogger("urllib3.connection").addFilter(_HeaderDefectFilter())
+
+__all__ = ["TusClient", "MemoryRecord", "UploadRecord", "UploadResult", "ServerCapabilities", "Throttle",
+           "file_sha256", "encode_metadata", "is_loopback", "same_origin", "safe_url", "SEND_BLOCK", "TusError",
+           "TusConfigError", "TusUnavailable", "TusProtocolError", "TusRejected", "UploadGone", "VerifyFailed",
+           "Paused"]
+
 TUS_VERSION = "1.0.0"
 DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024
-BLOCK_SIZE = 64 * 1024          # reads for hashing and throttled sends
-SEND_BLOCK = 1024 * 1024        # unthrottled sends: fewer, larger writes (measured in bench/sync_bench.py)
 # tus checksum algorithm names, best first, that hashlib provides.
 _CHECKSUM_PREFERENCE = ("sha256", "sha512", "sha1", "md5")
 # Statuses that retrying the same request cannot fix: the item stops with a clear status.
@@ -40,42 +65,8 @@ BLOCKING_STATUSES = {400, 401, 403, 405, 412, 413, 415}
 CHECKSUM_MISMATCH = 460
 MAX_CHECKSUM_RETRIES = 3
 MAX_OFFSET_RESYNCS = 5
-
-
-class TusConfigError(ValueError):
-    """The client cannot be set up as configured (e.g. a token over plain HTTP); the message names the fix."""
-
-
-class TusError(Exception):
-    """A failed exchange with the server. `retryable`: whether backing off and trying again can help."""
-
-    retryable = True
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class TusUnavailable(TusError):
-    """Network error, timeout or server error (5xx, 423, 429...): back off and retry; the upload resumes."""
-
-
-class TusRejected(TusError):
-    """The server refuses for a reason that retrying cannot fix (401, 403, 413...)."""
-
-    retryable = False
-
-
-class UploadGone(TusError):
-    """The server no longer has the upload (404/410); the record was cleared and the next attempt starts afresh."""
-
-
-class VerifyFailed(TusError):
-    """The finished upload does not match the file (read-back hash differs); the record was cleared to re-upload."""
-
-
-class Paused(TusError):
-    """Stopped between chunks because the caller asked (a take started); the record holds where to resume."""
+MAX_STALLED_CHUNKS = 3          # PATCHes in a row that leave the server's offset where it was: stop the upload
+MAX_BODY_BYTES = 4096           # of any answer but the read-back: enough for an error line
 
 
 class UploadRecord(Protocol):
@@ -131,107 +122,39 @@ class UploadResult:
     verified_by: tuple[str, ...]   # "offset" always; "checksum" when every PATCH carried one; "readback" when GET matched
 
 
-class Throttle:
-    """A bandwidth cap shared by every request that consumes from it (bytes per second; 0 = no cap)."""
+@dataclass(frozen=True)
+class Answer:
+    """A server's answer with its body read up to a cap (the connection is dropped when more was coming)."""
 
-    BURST_S = 0.25
+    status: int
+    reason: str
+    headers: CaseInsensitiveDict
+    body: bytes
 
-    def __init__(self, bytes_per_second: float = 0) -> None:
-        self.rate = float(bytes_per_second)
-        self._lock = threading.Lock()
-        self._free_at = time.monotonic()
-
-    def consume(self, n: int) -> None:
-        if self.rate <= 0:
-            return
-        with self._lock:
-            now = time.monotonic()
-            self._free_at = max(self._free_at, now - self.BURST_S) + n / self.rate
-            delay = self._free_at - now
-        if delay > 0:
-            time.sleep(delay)
-
-
-def is_loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def encode_metadata(metadata: Mapping[str, object]) -> str:
-    """Upload-Metadata: comma-separated `key base64(value)` pairs; None values are left out."""
-    parts = []
-    for key, value in metadata.items():
-        if not key or any(c in key for c in " ,") or not key.isascii():
-            raise ValueError(f"metadata key {key!r} must be ASCII without spaces or commas")
-        if value is None:
-            continue
-        parts.append(f"{key} {base64.b64encode(str(value).encode('utf-8')).decode('ascii')}")
-    return ",".join(parts)
-
-
-def file_sha256(path: Path, should_pause: Callable[[], bool] | None = None) -> str:
-    """The file's sha256, read in 1 MiB blocks; raises Paused when `should_pause` turns true midway."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1024 * 1024):
-            digest.update(block)
-            if should_pause is not None and should_pause():
-                raise Paused(f"paused while hashing {Path(path).name}")
-    return digest.hexdigest()
-
-
-class _PauseRequested(Exception):
-    pass
-
-
-class _ChunkBody:
-    """One PATCH body: `length` bytes of an open file from `start`, yielded block by block through the throttle.
-
-    Iterable with a length (not file-like), so requests sends a Content-Length and urllib3 writes each block as it
-    comes instead of re-reading 16 KiB pieces: a few large writes per chunk, memory O(SEND_BLOCK).
-    """
-
-    def __init__(self, f: BinaryIO, start: int, length: int, throttle: Throttle | None,
-                 should_pause: Callable[[], bool] | None = None) -> None:
-        self._f, self._start, self._length, self._throttle = f, start, length, throttle
-        self._should_pause = should_pause
-        self.sent = 0
-        self.paused = False
-
-    def __len__(self) -> int:
-        return self._length
-
-    def __iter__(self) -> Iterator[bytes]:
-        self._f.seek(self._start + self.sent)
-        block_size = SEND_BLOCK if self._throttle is None or self._throttle.rate <= 0 else BLOCK_SIZE
-        while self.sent < self._length:
-            if self._should_pause is not None and self._should_pause():
-                # Abandon this PATCH mid-body (the server keeps what arrived, or with checksums drops it):
-                # a take starting must not wait for a whole chunk at a capped rate.
-                self.paused = True
-                raise _PauseRequested()
-            data = self._f.read(min(block_size, self._length - self.sent))
-            if not data:
-                raise OSError(f"file ended {self._length - self.sent} bytes early (it changed while uploading)")
-            if self._throttle is not None:
-                self._throttle.consume(len(data))
-            self.sent += len(data)
-            yield data
+    def first_line(self) -> str:
+        """The body's first line, printable and short, for an error message."""
+        text = self.body.decode("utf-8", "replace").strip()
+        line = text.splitlines()[0] if text else ""
+        return printable(line[:200])
 
 
 class TusClient:
-    """A tus 1.0 client for one server endpoint (the creation URL). Use one per thread."""
+    """A tus 1.0 client for one server endpoint (the creation URL). Use one per thread.
+
+    `allowed_hosts`: (host, port or None) pairs, besides the endpoint's origin, that an upload's `Location` may point
+    at (a CDN or a second front end of the same centre); they never receive the token.
+    """
 
     def __init__(self, endpoint: str, *, token: str = "", ca_bundle: str = "", chunk_size: int = DEFAULT_CHUNK_SIZE,
                  throttle: Throttle | None = None, verify: bool = True,
-                 timeout: tuple[float, float] = (10.0, 60.0)) -> None:
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+                 timeout: tuple[float, float] = (10.0, 60.0),
+                 allowed_hosts: Iterable[tuple[str, int | None]] = ()) -> None:
+        try:
+            parts = urlsplit(endpoint)
+            parts.port
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise TusConfigError(f"sync server URL {endpoint!r} is not an http(s) URL. "
                                  f"Fix: set sync.server_url to e.g. https://centre.example.org/files/")
         if token and parts.scheme != "https" and not is_loopback(endpoint):
@@ -242,10 +165,12 @@ class TusClient:
         if chunk_size < 1:
             raise TusConfigError("chunk size must be at least 1 byte")
         self.endpoint = endpoint
+        self.server = f"sync server {safe_url(f'{parts.scheme}://{parts.netloc}')}"
         self.chunk_size = int(chunk_size)
         self.throttle = throttle
         self.verify_upload = verify
         self.timeout = timeout
+        self.allowed_hosts = tuple((host.lower(), port) for host, port in allowed_hosts)
         self._token = token
         self._session = requests.Session()
         # Passed on every request: a session-level `verify` loses to REQUESTS_CA_BUNDLE in the environment.
@@ -265,30 +190,60 @@ class TusClient:
 
     # --- one request each ------------------------------------------------------------------------------------------
     def _request(self, method: str, url: str, **kwargs) -> requests.Response:
+        """Send one request; the answer's body is left unread (stream), for the caller to read to its cap."""
         headers = dict(kwargs.pop("headers", None) or {})
         # The token goes only to the configured server's origin (a Location elsewhere never receives it).
-        if self._token and _same_origin(url, self.endpoint):
+        if self._token and same_origin(url, self.endpoint):
             headers["Authorization"] = f"Bearer {self._token}"
         try:
-            return self._session.request(method, url, headers=headers, timeout=self.timeout, verify=self._verify,
-                                         allow_redirects=False, **kwargs)
+            response = self._session.request(method, url, headers=headers, timeout=self.timeout,
+                                             verify=self._verify, allow_redirects=False, stream=True, **kwargs)
         except requests.exceptions.SSLError as exc:
-            raise TusUnavailable(f"{method} {_safe(url)}: TLS verification failed ({_reason(exc)}). "
+            raise TusUnavailable(f"{method} {safe_url(url)}: TLS verification failed ({_reason(exc)}). "
                                  f"Fix: set sync.ca_bundle to the server's CA certificate.") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             # Retried with backoff; the fix is for whoever reads the admin console or `kiosk sync`.
-            raise TusUnavailable(f"{method} {_safe(url)}: {_reason(exc)}. Uploads wait and retry by themselves. "
+            raise TusUnavailable(f"{method} {safe_url(url)}: {_reason(exc)}. Uploads wait and retry by themselves. "
                                  f"Fix: check the kiosk's network and that sync.server_url is right and the "
                                  f"server is running.") from None
-        except requests.RequestException as exc:
-            raise TusUnavailable(f"{method} {_safe(url)}: {_reason(exc)}") from None
+        except (requests.RequestException, http.client.HTTPException, ValueError) as exc:
+            # A malformed status line or header block (urllib3/http.client refuse it) or a redirect loop.
+            raise TusProtocolError(f"{method} {safe_url(url)}: the {self.server} sent an answer that is not valid "
+                                   f"HTTP ({_reason(exc)}). Fix: check that sync.server_url is a tus 1.0 server.") \
+                from None
+        # The parsed header block (requests reads cookies from the same attribute).
+        message = getattr(getattr(response.raw, "_original_response", None), "msg", None)
+        if getattr(message, "defects", None):
+            # The header block ended in the middle (a cut connection) or is malformed: http.client keeps what it
+            # parsed and urllib3 only warns, so the answer would pass for a complete one without its last headers.
+            response.close()
+            raise TusProtocolError(f"{method} {safe_url(url)}: the {self.server}'s answer ended inside its headers "
+                                   f"or they are malformed ({message.defects[0].__class__.__name__}). Uploads wait "
+                                   f"and retry by themselves.")
+        return response
 
-    def _fail(self, method: str, url: str, response: requests.Response) -> TusError:
-        status = response.status_code
-        text = f"{method} {_safe(url)} -> {status} {response.reason or ''}".strip()
-        body = (response.text or "").strip().splitlines()
-        if body:
-            text += f": {body[0][:200]}"
+    def _exchange(self, method: str, url: str, **kwargs) -> Answer:
+        """One request whose answer body is read up to MAX_BODY_BYTES; a longer body is not downloaded."""
+        response = self._request(method, url, **kwargs)
+        body = b""
+        try:
+            for block in response.iter_content(1024):
+                body += block
+                if len(body) >= MAX_BODY_BYTES:
+                    break
+        except (requests.RequestException, http.client.HTTPException, ValueError) as exc:
+            log.info("%s %s: the answer's body could not be read (%s)", method, safe_url(url), _reason(exc))
+        finally:
+            # Closing a response read only partly drops its connection (urllib3 does not drain the rest).
+            response.close()
+        return Answer(response.status_code, response.reason or "", response.headers, body[:MAX_BODY_BYTES])
+
+    def _fail(self, method: str, url: str, answer: Answer) -> TusError:
+        status = answer.status
+        text = f"{method} {safe_url(url)} -> {status} {printable(answer.reason)[:80]}".strip()
+        line = answer.first_line()
+        if line:
+            text += f": {line}"
         if status in (401, 403):
             return TusRejected(f"{text}. Fix: check sync.token with the server's administrator.", status)
         if status == 413:
@@ -300,115 +255,233 @@ class TusClient:
             return TusRejected(f"{text}. Fix: check that sync.server_url is a tus 1.0 endpoint.", status)
         return TusUnavailable(text, status)
 
+    # --- strict reading of what the server said ---------------------------------------------------------------------
+    def _malformed(self, method: str, name: str, raw: str, expected: str) -> TusProtocolError:
+        shown = repr(raw[:40]) + ("..." if len(raw) > 40 else "")
+        return TusProtocolError(f"the {self.server} answered {method} with a malformed {name} header ({shown}, "
+                                f"{len(raw)} characters): expected {expected}. Fix: check that sync.server_url is a "
+                                f"tus 1.0 server and that no proxy in front of it rewrites its headers.")
+
+    def _header_int(self, answer: Answer, method: str, name: str, *, required: bool) -> int | None:
+        raw = answer.headers.get(name)
+        if raw is None or (raw == "" and not required):
+            if required:
+                raise TusProtocolError(f"the {self.server} answered {method} without the {name} header that tus "
+                                       f"1.0 requires. Fix: check that sync.server_url is a tus 1.0 server.")
+            return None
+        value = tus_headers.parse_int(raw)
+        if value is None:
+            raise self._malformed(method, name, raw, f"ASCII digits (at most {tus_headers.MAX_DIGITS})")
+        return value
+
+    def _header_list(self, answer: Answer, method: str, name: str) -> list[str]:
+        raw = answer.headers.get(name, "")
+        items = tus_headers.parse_list(raw)
+        if items is None:
+            raise self._malformed(method, name, raw, f"a comma-separated list of names (at most "
+                                  f"{tus_headers.MAX_LIST_HEADER} characters)")
+        return items
+
+    def _location(self, answer: Answer) -> str:
+        """The absolute upload URL from a creation answer, refused unless it stays on an allowed origin."""
+        raw = answer.headers.get("Location", "")
+        if not raw or len(raw) > tus_headers.MAX_LOCATION or not raw.isascii() or not raw.isprintable():
+            raise self._malformed("POST", "Location", raw, f"a URL of at most {tus_headers.MAX_LOCATION} ASCII "
+                                  f"characters")
+        try:
+            url = urljoin(self.endpoint, raw.strip())
+            location = urlsplit(url)
+            location.port
+        except ValueError:
+            raise self._malformed("POST", "Location", raw, "a URL") from None
+        if location.scheme not in ("http", "https") or not location.hostname:
+            raise self._malformed("POST", "Location", raw, "an http(s) URL")
+        endpoint = urlsplit(self.endpoint)
+        if endpoint.scheme == "https" and location.scheme == "http" and location.hostname == endpoint.hostname:
+            # A server behind a TLS proxy that does not know it (tusd without -behind-proxy): stay on HTTPS.
+            url = location._replace(scheme="https", netloc=endpoint.netloc).geturl()
+            log.info("the server answered with a plain-http upload URL; using %s", safe_url(url))
+        problem = self.url_problem(url)
+        if problem:
+            raise TusProtocolError(f"the {self.server} answered POST with a Location {problem}. Nothing was sent "
+                                   f"there.")
+        return url
+
+    def url_problem(self, url: str) -> str:
+        """Why an upload URL may not receive this kiosk's files ("" when it may): it must be on the endpoint's origin,
+        or on a host in allowed_hosts over a scheme no weaker than the endpoint's."""
+        if same_origin(url, self.endpoint):
+            return ""
+        try:
+            parts = urlsplit(url)
+            host, port = (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return "that is not a valid URL"
+        listed = any(host == allowed and (allowed_port is None or allowed_port == port)
+                     for allowed, allowed_port in self.allowed_hosts)
+        if not listed:
+            return (f"on another origin ({safe_url(url)}). Fix: if that host belongs to the centre, add "
+                    f"\"{host}:{port}\" to sync.allowed_hosts")
+        if urlsplit(self.endpoint).scheme == "https" and parts.scheme != "https":
+            return f"in plain http ({safe_url(url)}) although sync.server_url uses https. Fix: the server must " \
+                   f"answer with an https:// upload URL"
+        return ""
+
+    # --- the protocol ------------------------------------------------------------------------------------------------
     def capabilities(self, refresh: bool = False) -> ServerCapabilities:
         """Ask the server (OPTIONS) which versions and extensions it supports; cached per client."""
         if self._capabilities is not None and not refresh:
             return self._capabilities
-        response = self._request("OPTIONS", self.endpoint)
-        if response.status_code not in (200, 204):
-            raise self._fail("OPTIONS", self.endpoint, response)
-        h = response.headers
-        versions = tuple(_split(h.get("Tus-Version", "")))
-        if versions and TUS_VERSION not in versions:
-            raise TusRejected(f"server at {_safe(self.endpoint)} speaks tus {', '.join(versions)}, not {TUS_VERSION}. "
-                              f"Fix: point sync.server_url at a tus 1.0 endpoint.")
-        max_size = h.get("Tus-Max-Size")
+        answer = self._exchange("OPTIONS", self.endpoint)
+        if answer.status not in (200, 204):
+            raise self._fail("OPTIONS", self.endpoint, answer)
+        if answer.headers.get("Tus-Version") is None:
+            # tus 1.0 requires it. Seen in the fleet test: a connection cut inside the header block reads as a
+            # complete answer without the Tus-* headers; it must not pass for "a server without extensions".
+            raise TusProtocolError(f"the {self.server} answered OPTIONS without the Tus-Version header that tus 1.0 "
+                                   f"requires (a connection cut mid-answer, or not a tus server). Fix: check that "
+                                   f"sync.server_url is a tus 1.0 endpoint.")
+        versions = tuple(self._header_list(answer, "OPTIONS", "Tus-Version"))
+        if TUS_VERSION not in versions:
+            raise TusRejected(f"server at {safe_url(self.endpoint)} speaks tus {', '.join(versions)}, not "
+                              f"{TUS_VERSION}. Fix: point sync.server_url at a tus 1.0 endpoint.")
+        max_size = self._header_int(answer, "OPTIONS", "Tus-Max-Size", required=False)
+        extensions = frozenset(self._header_list(answer, "OPTIONS", "Tus-Extension"))
+        if "creation" not in extensions:
+            # Not cached and retried with back-off: a cut answer can lose this header too.
+            raise TusProtocolError(f"the {self.server} does not offer the tus creation extension (Tus-Extension: "
+                                   f"{', '.join(sorted(extensions)) or 'none'}). Fix: use a tus server that lets "
+                                   f"clients create uploads (tusd, @tus/server).")
         self._capabilities = ServerCapabilities(
-            versions=versions,
-            extensions=frozenset(_split(h.get("Tus-Extension", ""))),
-            checksum_algorithms=tuple(a.lower() for a in _split(h.get("Tus-Checksum-Algorithm", ""))),
-            max_size=int(max_size) if max_size and max_size.isdigit() and int(max_size) > 0 else None,
+            versions=versions, extensions=extensions,
+            checksum_algorithms=tuple(a.lower() for a in self._header_list(answer, "OPTIONS",
+                                                                            "Tus-Checksum-Algorithm")),
+            max_size=max_size if max_size else None,
         )
-        log.info("sync server %s: tus %s, extensions %s", _safe(self.endpoint), ",".join(versions) or "?",
-                 ",".join(sorted(self._capabilities.extensions)) or "none")
+        log.info("sync server %s: tus %s, extensions %s", safe_url(self.endpoint), ",".join(versions),
+                 ",".join(sorted(extensions)))
         return self._capabilities
 
     def create(self, size: int, metadata: Mapping[str, object]) -> str:
         """POST a new upload of `size` bytes; returns its absolute URL."""
-        if not self.capabilities().has("creation"):
-            raise TusRejected(f"server at {_safe(self.endpoint)} does not offer the tus creation extension. "
-                              f"Fix: use a tus server that lets clients create uploads (tusd, @tus/server).")
+        self.capabilities()             # offers creation, or raised
         headers = {"Upload-Length": str(size), "Content-Length": "0"}
         encoded = encode_metadata(metadata)
         if encoded:
             headers["Upload-Metadata"] = encoded
-        response = self._request("POST", self.endpoint, headers=headers)
-        if response.status_code != 201 or not response.headers.get("Location"):
-            raise self._fail("POST", self.endpoint, response)
-        url = urljoin(self.endpoint, response.headers["Location"])
-        location, endpoint = urlsplit(url), urlsplit(self.endpoint)
-        if endpoint.scheme == "https" and location.scheme == "http" and location.hostname == endpoint.hostname:
-            # A server behind a TLS proxy that does not know it (tusd without -behind-proxy): stay on HTTPS.
-            url = location._replace(scheme="https", netloc=endpoint.netloc).geturl()
-            log.info("the server answered with a plain-http upload URL; using %s", _safe(url))
-        log.info("created upload %s (%d bytes)", _safe(url), size)
+        answer = self._exchange("POST", self.endpoint, headers=headers)
+        if answer.status != 201:
+            raise self._fail("POST", self.endpoint, answer)
+        url = self._location(answer)
+        log.info("created upload %s (%d bytes)", safe_url(url), size)
         return url
 
     def status(self, url: str) -> tuple[int, int | None]:
         """HEAD: the server's (Upload-Offset, Upload-Length or None)."""
-        response = self._request("HEAD", url)
-        if response.status_code not in (200, 204):
-            raise self._fail("HEAD", url, response)
-        offset = response.headers.get("Upload-Offset", "")
-        if not offset.isdigit():
-            raise TusUnavailable(f"HEAD {_safe(url)}: no valid Upload-Offset in the answer")
-        length = response.headers.get("Upload-Length", "")
-        return int(offset), int(length) if length.isdigit() else None
+        answer = self._exchange("HEAD", url)
+        if answer.status not in (200, 204):
+            raise self._fail("HEAD", url, answer)
+        offset = self._header_int(answer, "HEAD", "Upload-Offset", required=True)
+        return offset, self._header_int(answer, "HEAD", "Upload-Length", required=False)
 
-    def read_back_sha256(self, url: str, should_pause: Callable[[], bool] | None = None) -> str | None:
-        """GET the finished upload and hash it; None when the server does not serve GET. Raises Paused when
-        `should_pause` turns true midway (the next attempt reads it back again)."""
-        response = self._request("GET", url, stream=True)
+    def read_back_sha256(self, url: str, size: int, should_pause: Callable[[], bool] | None = None) -> str | None:
+        """GET the finished upload and hash it (at most `size` + 1 bytes are read); None when the server does not
+        serve GET. Raises Paused when `should_pause` turns true midway (the next attempt reads it back again)."""
+        response = self._request("GET", url)
         with response:
             if response.status_code in (404, 405, 501):
                 return None
             if response.status_code != 200:
-                raise self._fail("GET", url, response)
+                body = b""
+                for block in response.iter_content(MAX_BODY_BYTES):
+                    body = block
+                    break
+                raise self._fail("GET", url, Answer(response.status_code, response.reason or "", response.headers,
+                                                    body[:MAX_BODY_BYTES]))
             digest = hashlib.sha256()
+            received = 0
             try:
                 for block in response.iter_content(BLOCK_SIZE):
+                    received += len(block)
+                    if received > size:
+                        # A longer copy cannot match: stop reading (a hostile server could send forever).
+                        return f"longer than {size} bytes"
                     digest.update(block)
                     if should_pause is not None and should_pause():
-                        raise Paused(f"paused while reading back {_safe(url)}")
-            except requests.RequestException as exc:
-                raise TusUnavailable(f"GET {_safe(url)}: {_reason(exc)}") from None
+                        raise Paused(f"paused while reading back {safe_url(url)}")
+            except (requests.RequestException, http.client.HTTPException, ValueError) as exc:
+                raise TusUnavailable(f"GET {safe_url(url)}: {_reason(exc)}") from None
+            if received < size:
+                # A cut connection, not a wrong copy: read it back again later (the upload itself is kept).
+                raise TusUnavailable(f"GET {safe_url(url)}: the read-back ended after {received} of {size} bytes")
             return digest.hexdigest()
+
+    def _read_back_finishing(self, url: str, size: int, should_pause: Callable[[], bool] | None) -> str | None:
+        """The read-back; when the server holds every byte but fails to serve them (5xx), one empty PATCH at the
+        final offset first lets it finish the upload. Found on @tus/s3-store: killed between storing the last part
+        and completing the S3 multipart upload, it reports the full offset forever but has no object to serve."""
+        try:
+            return self.read_back_sha256(url, size, should_pause)
+        except TusUnavailable as exc:
+            if exc.status is None or exc.status < 500:
+                raise
+            log.info("the server holds all %d bytes of %s but cannot serve them (%s); asking it to finish the "
+                     "upload", size, safe_url(url), exc)
+        answer = self._exchange("PATCH", url, data=b"", headers={
+            "Upload-Offset": str(size), "Content-Length": "0", "Content-Type": "application/offset+octet-stream"})
+        if answer.status not in (200, 204):
+            raise self._fail("PATCH", url, answer)
+        return self.read_back_sha256(url, size, should_pause)
 
     def terminate(self, url: str) -> bool:
         """DELETE an upload where the server offers termination; True when it is gone."""
         if not self.capabilities().has("termination"):
             return False
-        response = self._request("DELETE", url)
-        if response.status_code in (204, 404, 410):
+        answer = self._exchange("DELETE", url)
+        if answer.status in (204, 404, 410):
             return True
-        raise self._fail("DELETE", url, response)
+        raise self._fail("DELETE", url, answer)
 
     def _patch(self, f: BinaryIO, url: str, offset: int, length: int, algorithm: str | None,
-               should_pause: Callable[[], bool] | None = None) -> tuple[requests.Response | None, int]:
+               should_pause: Callable[[], bool] | None = None) -> tuple[Answer | None, int]:
         """One PATCH; (None, sent) when `should_pause` turned true while sending (the request was abandoned)."""
         headers = {"Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"}
         if algorithm:
-            digest = hashlib.new(algorithm)
-            f.seek(offset)
-            left = length
-            while left > 0:
-                block = f.read(min(BLOCK_SIZE, left))
-                if not block:
-                    raise OSError("file ended early (it changed while uploading)")
-                digest.update(block)
-                left -= len(block)
-            headers["Upload-Checksum"] = f"{algorithm} {base64.b64encode(digest.digest()).decode('ascii')}"
-        body = _ChunkBody(f, offset, length, self.throttle, should_pause)
+            digest = range_digest(f, offset, length, algorithm)
+            headers["Upload-Checksum"] = f"{algorithm} {base64.b64encode(digest).decode('ascii')}"
+        body = ChunkBody(f, offset, length, self.throttle, should_pause)
         headers["Content-Length"] = str(length)
         try:
-            response = self._request("PATCH", url, data=body, headers=headers)
-        except (_PauseRequested, TusUnavailable):
+            answer = self._exchange("PATCH", url, data=body, headers=headers)
+        except (PauseRequested, TusUnavailable):
             if body.paused:
                 return None, body.sent
             raise
-        return response, body.sent
+        return answer, body.sent
 
     # --- a whole upload ----------------------------------------------------------------------------------------------
+    def _resume_point(self, path: Path, size: int, url: str | None) -> tuple[str | None, int]:
+        """Where a stored upload stands on the server: (url, offset), or (None, 0) to start a new upload."""
+        if not url:
+            return None, 0
+        problem = self.url_problem(url)
+        if problem:
+            # The record is from another server (sync.server_url or --server changed): never send it there.
+            log.info("the stored upload URL of %s is %s; starting a new upload on %s", path.name,
+                     problem.split(". Fix")[0], safe_url(self.endpoint))
+            return None, 0
+        try:
+            offset, length = self.status(url)
+        except UploadGone:
+            log.warning("the server no longer has upload %s of %s; starting it again", safe_url(url), path.name)
+            return None, 0
+        if length is not None and length != size:
+            raise TusRejected(f"upload {safe_url(url)} is {length} bytes on the server but {path.name} is "
+                              f"{size} bytes; the local file changed. Fix: restore the original file.")
+        if offset > size:
+            raise TusRejected(f"upload {safe_url(url)} reports offset {offset} beyond the file's {size} bytes")
+        return url, offset
+
     def upload(self, path: str | os.PathLike, record: UploadRecord, *, metadata: Mapping[str, object] | None = None,
                sha256: str | None = None, on_progress: Callable[[int, int], None] | None = None,
                should_pause: Callable[[], bool] | None = None) -> UploadResult:
@@ -425,20 +498,7 @@ class TusClient:
         if caps.max_size is not None and size > caps.max_size:
             raise TusRejected(f"{path.name} is {size} bytes; the server accepts at most {caps.max_size} "
                               f"(Tus-Max-Size). Ask the server's administrator to raise the limit.", 413)
-        url = record.upload_url
-        offset = 0
-        if url:
-            try:
-                offset, length = self.status(url)
-            except UploadGone:
-                log.warning("the server no longer has upload %s of %s; starting it again", _safe(url), path.name)
-                url = None
-            else:
-                if length is not None and length != size:
-                    raise TusRejected(f"upload {_safe(url)} is {length} bytes on the server but {path.name} is "
-                                      f"{size} bytes; the local file changed. Fix: restore the original file.")
-                if offset > size:
-                    raise TusRejected(f"upload {_safe(url)} reports offset {offset} beyond the file's {size} bytes")
+        url, offset = self._resume_point(path, size, record.upload_url)
         if not url:
             url = self.create(size, {**(metadata or {}), "sha256": sha256} if metadata is not None
                               else {"filename": path.name, "sha256": sha256})
@@ -448,62 +508,72 @@ class TusClient:
         resumed_from = offset
         algorithm = caps.checksum_algorithm
         sent = 0
-        mismatches = resyncs = 0
+        mismatches = resyncs = stalls = 0
+        furthest = offset
         with open(path, "rb") as f:
             while offset < size:
                 if should_pause is not None and should_pause():
                     raise Paused(f"paused at {offset} of {size} bytes")
                 length = min(self.chunk_size, size - offset)
-                response, n = self._patch(f, url, offset, length, algorithm, should_pause)
+                answer, n = self._patch(f, url, offset, length, algorithm, should_pause)
                 sent += n
-                if response is None:
+                if answer is None:
                     try:    # where the server stands now, for the progress shown while paused
                         record.offset, _ = self.status(url)
                         record.save()
                     except TusError as exc:
-                        log.info("could not read the offset of %s after pausing: %s", _safe(url), exc)
+                        log.info("could not read the offset of %s after pausing: %s", safe_url(url), exc)
                     raise Paused(f"paused at {record.offset} of {size} bytes")
-                status = response.status_code
+                status = answer.status
                 if status == CHECKSUM_MISMATCH:
                     mismatches += 1
-                    log.info("server reports a checksum mismatch for %s at %d (%d of %d tries)", _safe(url),
+                    log.info("server reports a checksum mismatch for %s at %d (%d of %d tries)", safe_url(url),
                              offset, mismatches, MAX_CHECKSUM_RETRIES)
                     if mismatches >= MAX_CHECKSUM_RETRIES:
-                        raise TusUnavailable(f"PATCH {_safe(url)}: checksum mismatch {mismatches} times at "
+                        raise TusUnavailable(f"PATCH {safe_url(url)}: checksum mismatch {mismatches} times at "
                                              f"offset {offset}", status)
                     continue
                 if status == 409:
                     # Our offset is not the server's: ask it, never guess.
                     resyncs += 1
                     if resyncs > MAX_OFFSET_RESYNCS:
-                        raise TusUnavailable(f"PATCH {_safe(url)}: offset conflict persists", status)
+                        raise TusUnavailable(f"PATCH {safe_url(url)}: offset conflict persists", status)
                     offset, _ = self.status(url)
-                    log.info("offset conflict on %s: the server is at %d", _safe(url), offset)
+                    log.info("offset conflict on %s: the server is at %d", safe_url(url), offset)
                 elif status == 204 or status == 200:
-                    new = response.headers.get("Upload-Offset", "")
-                    if not new.isdigit() or not offset < int(new) <= offset + length:
-                        offset, _ = self.status(url)
-                    else:
-                        offset = int(new)
+                    new = self._header_int(answer, "PATCH", "Upload-Offset", required=True)
+                    offset = new if offset < new <= offset + length else self.status(url)[0]
                     mismatches = 0
                 else:
-                    error = self._fail("PATCH", url, response)
+                    error = self._fail("PATCH", url, answer)
                     if isinstance(error, UploadGone):
                         record.upload_url, record.offset = None, 0
                         record.save()
                     raise error
+                if offset > size:
+                    raise TusProtocolError(f"the {self.server} reports offset {offset} for {path.name}, beyond its "
+                                           f"{size} bytes. Fix: check that sync.server_url is a tus 1.0 server.")
+                if offset > furthest:
+                    furthest, stalls = offset, 0
+                else:
+                    stalls += 1
+                    if stalls >= MAX_STALLED_CHUNKS:
+                        raise TusProtocolError(
+                            f"the {self.server} took {stalls} chunks of {path.name} in a row without moving its "
+                            f"Upload-Offset past {furthest} of {size} bytes; the upload stopped and will be tried "
+                            f"again later. Fix: check the server's log and free space.", status)
                 record.offset = offset
                 record.save()
                 if on_progress is not None:
                     on_progress(offset, size)
         final, length = self.status(url)
         if final != size or (length is not None and length != size):
-            raise TusUnavailable(f"upload {_safe(url)} ends at {final} of {size} bytes after the last chunk")
+            raise TusUnavailable(f"upload {safe_url(url)} ends at {final} of {size} bytes after the last chunk")
         verified = ["offset"]
         if algorithm and resumed_from < size:
             verified.append("checksum")
         if self.verify_upload:
-            remote = self.read_back_sha256(url, should_pause)
+            remote = self._read_back_finishing(url, size, should_pause)
             if remote is not None:
                 if remote != sha256:
                     log.error("server copy of %s differs (sha256 %s, file %s); uploading it again",
@@ -511,7 +581,7 @@ class TusClient:
                     try:
                         self.terminate(url)
                     except TusError as exc:
-                        log.info("could not terminate the bad upload %s: %s", _safe(url), exc)
+                        log.info("could not terminate the bad upload %s: %s", safe_url(url), exc)
                     record.upload_url, record.offset = None, 0
                     record.save()
                     raise VerifyFailed(f"the server's copy of {path.name} has sha256 {remote}, "
@@ -522,26 +592,6 @@ class TusClient:
                  path.name, size, sent, resumed_from, seconds, "+".join(verified))
         return UploadResult(url=url, size=size, sha256=sha256, resumed_from=resumed_from, bytes_sent=sent,
                             seconds=seconds, verified_by=tuple(verified))
-
-
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
-def _same_origin(a: str, b: str) -> bool:
-    pa, pb = urlsplit(a), urlsplit(b)
-    return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
-
-
-def _safe(url: str) -> str:
-    """A URL without any user:password part, for messages."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        netloc = parts.hostname or ""
-        if parts.port:
-            netloc += f":{parts.port}"
-        parts = parts._replace(netloc=netloc)
-    return parts.geturl()
 
 
 def _reason(exc: Exception) -> str:

@@ -14,11 +14,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import logging
 import mimetypes
-import os
 import random
 import threading
 import time
@@ -29,7 +27,7 @@ from typing import Callable
 import peewee as pw
 
 from kiosk import logs
-from kiosk.config import Config, kiosk_id
+from kiosk.config import Config, host_list, kiosk_id
 from kiosk.db.database import db, transaction
 from kiosk.db.models import FINISHED_STATUSES, KEPT_STATES, Interview, Recording, SyncState, utcnow
 from kiosk.events import EventBus
@@ -39,6 +37,8 @@ from kiosk.privacy.files import make_private_dir, write_private
 from kiosk.privacy.takes import signed_manifest
 from kiosk.sessions.document import session_json_bytes
 from kiosk.sync import tus
+from kiosk.sync.lock import DataDirLock, SyncBusy
+from kiosk.sync.status import StatusReporter
 
 log = logging.getLogger(__name__)
 
@@ -98,46 +98,6 @@ def enqueue_interview(interview: Interview, data: DataDir, config: Config) -> li
     log.info("queued interview %s for sync: %d file(s)", interview.uuid, len(rows),
              extra={"interview": interview.uuid})
     return rows
-
-
-class SyncBusy(RuntimeError):
-    """Another process (the app or a `kiosk sync`) is already uploading from this data dir."""
-
-
-class _DataDirLock:
-    """One uploader per data dir across processes (flock: released by the kernel when the holder dies), so two
-    processes never create the same upload twice."""
-
-    def __init__(self, data: DataDir) -> None:
-        self.path = sync_dir(data) / "uploader.lock"
-        self._fd: int | None = None
-
-    def acquire(self) -> bool:
-        if self._fd is not None:
-            return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-        return True
-
-    def holder(self) -> str:
-        try:
-            return self.path.read_text().strip() or "?"
-        except OSError:
-            return "?"
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
 
 
 def queue_ended_interviews(data: DataDir, config: Config) -> int:
@@ -286,17 +246,27 @@ class SyncWorker:
         self.auto_queue = auto_queue
         self.kiosk_id = kiosk_id(config)
         self.throttle = tus.Throttle(config["sync.bandwidth_kbps"] * 1000 / 8)
+        # The token belongs to sync.server_url's origin: another server (`kiosk sync --server URL`) never gets it.
+        token = config["sync.token"]
+        self.token_withheld = bool(token) and not tus.same_origin(self.server_url, config["sync.server_url"])
+        if self.token_withheld:
+            token = ""
+            log.info("sync.token is for %s; it is not sent to %s", tus.safe_url(config["sync.server_url"]) or
+                     "no configured server", tus.safe_url(self.server_url))
         # Validates the URL, token policy and CA bundle now, so a bad setting is reported at start.
-        self._client = tus.TusClient(self.server_url, token=config["sync.token"], ca_bundle=config["sync.ca_bundle"],
+        self._client = tus.TusClient(self.server_url, token=token, ca_bundle=config["sync.ca_bundle"],
                                      chunk_size=int(config["sync.chunk_mb"] * 1024 * 1024), throttle=self.throttle,
-                                     verify=config["sync.verify"], timeout=timeout)
-        self._lock_file = _DataDirLock(data)
+                                     verify=config["sync.verify"], timeout=timeout,
+                                     allowed_hosts=host_list(config["sync.allowed_hosts"]))
+        self.status = StatusReporter(config, data, self.kiosk_id, self.bus, sync_dir(data) / "status.json")
+        self._lock_file = DataDirLock(sync_dir(data) / "uploader.lock")
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.current: dict | None = None       # {"id", "file", "offset", "size"} while uploading
         self.last_error = ""
+        self._recovered = False
 
     # --- control ---------------------------------------------------------------------------------------------------
     def start(self) -> "SyncWorker":
@@ -356,23 +326,44 @@ class SyncWorker:
                     waiting_logged = True
                 if self._stop.wait(self.poll_s):
                     return
-            self._recover_interrupted()
+            failures = 0
             while not self._stop.is_set():
-                if self.busy:
-                    self._stop.wait(0.2)
-                    continue
-                row = self._next_due()
-                if row is None and self.auto_queue and queue_ended_interviews(self.data, self.config):
-                    row = self._next_due()
-                if row is None:
-                    self._wake.wait(self._sleep_until_next_due())
-                    self._wake.clear()
-                    continue
-                self.process(row)
-        except Exception:
-            log.exception("sync worker stopped on an unexpected error")
+                # Supervised: whatever goes wrong in one step is logged and the loop carries on after a pause
+                # (a row's own failure is handled in process(); this catches the queue and the database).
+                try:
+                    self._step()
+                    failures = 0
+                except Exception as exc:
+                    failures += 1
+                    delay = backoff_delay(failures, self.poll_s, self.backoff_max_s)
+                    log.error("sync worker step failed on an unexpected error (%s: %s); carrying on in %.0f s",
+                              type(exc).__name__, str(exc)[:200], delay)
+                    log.info("traceback of the unexpected sync worker error", exc_info=exc)
+                    self._stop.wait(delay)
         finally:
             db.close()
+
+    def _step(self) -> None:
+        """One turn of the loop: wait while a take records, send the booth status when due, upload one row."""
+        if not self._recovered:
+            self._recover_interrupted()
+            self._recovered = True
+        if self.busy:
+            self._stop.wait(0.2)
+            return
+        if self.status.due():
+            self._send_status()
+        row = self._next_due()
+        if row is None and self.auto_queue and queue_ended_interviews(self.data, self.config):
+            row = self._next_due()
+        if row is None:
+            self._wake.wait(self._sleep_until_next_due())
+            self._wake.clear()
+            return
+        self.process(row)
+
+    def _should_pause(self) -> bool:
+        return self._stop.is_set() or self.busy
 
     def _recover_interrupted(self) -> None:
         """A row left 'uploading' by a crash or power cut resumes like any pending one (safe: we hold the lock)."""
@@ -397,7 +388,8 @@ class SyncWorker:
         if nxt is None:
             return self.poll_s
         wait = (nxt.next_attempt_at - utcnow()).total_seconds()
-        return max(0.05, min(self.poll_s, wait))
+        wait = max(0.05, min(self.poll_s, wait))
+        return min(wait, max(0.05, self.status.seconds_to_due())) if self.status.interval_s > 0 else wait
 
     def run_once(self, ignore_schedule: bool = True) -> list[ItemReport]:
         """Try every pending row once, now, in this thread (for `kiosk sync --once`); returns one report each.
@@ -408,6 +400,7 @@ class SyncWorker:
             raise SyncBusy(f"another uploader (pid {self._lock_file.holder()}) is already syncing this kiosk's "
                            f"data. Fix: wait for it to finish, or use the admin console's 'sync now'.")
         self._recover_interrupted()
+        self._recovered = True
         if self.auto_queue:
             queue_ended_interviews(self.data, self.config)
         reports = []
@@ -423,7 +416,18 @@ class SyncWorker:
                 break
             seen.add(row.id)
             reports.append(self.process(row))
+        if self.status.interval_s > 0 and not self._stop.is_set():
+            self._send_status()
         return reports
+
+    def _send_status(self) -> None:
+        """The booth status document; whatever goes wrong is logged and the uploads carry on."""
+        try:
+            self.status.upload(self._client, should_pause=self._should_pause)
+        except Exception as exc:
+            log.error("the booth status document could not be built or sent (%s: %s); the next one is due in %d s",
+                      type(exc).__name__, str(exc)[:200], self.status.interval_s)
+            log.info("traceback of the booth status error", exc_info=exc)
 
     # --- one row ---------------------------------------------------------------------------------------------------
     def _metadata(self, row: SyncState, path: Path) -> dict[str, object]:
@@ -452,9 +456,34 @@ class SyncWorker:
 
     def process(self, row: SyncState) -> ItemReport:
         """One attempt at one row (with a couple of quick resumes after a dropped connection)."""
+        uuid = row.interview.uuid if row.interview_id else None
         # This thread's lines (here and in the tus client) are about the row's interview until it is done.
-        with logs.interview_context(row.interview.uuid if row.interview_id else None):
-            return self._process(row)
+        with logs.interview_context(uuid):
+            try:
+                return self._process(row)
+            except Exception as exc:
+                return self._unexpected_failure(row, uuid, exc)
+
+    def _unexpected_failure(self, row: SyncState, uuid: str | None, exc: Exception) -> ItemReport:
+        """A bug or an outside failure no branch foresaw: log it with the session, put the row back in the queue
+        with back-off (never left 'uploading', never lost), and let the worker carry on."""
+        self.current = None
+        attempts = row.attempts + (1 if row.status != "uploading" else 0)
+        delay = backoff_delay(attempts, self.backoff_base_s, self.backoff_max_s)
+        error = (f"unexpected error while syncing {Path(row.path).name}: {type(exc).__name__}: {str(exc)[:200]}; "
+                 f"it goes back to the queue and is tried again in {delay:.0f} s (details in the kiosk log)")
+        # The error line for the console, the traceback only in the log file (a terminal never shows one).
+        log.error("sync of %s (session %s) failed on an unexpected error (%s: %s); back in the queue, next try in "
+                  "%.0f s", Path(row.path).name, uuid, type(exc).__name__, str(exc)[:200], delay)
+        log.info("traceback of the unexpected sync error (session %s)", uuid, exc_info=exc)
+        SyncState.update(status="pending", attempts=attempts, last_error=error, updated_at=utcnow(),
+                         next_attempt_at=utcnow() + dt.timedelta(seconds=delay)).where(
+            SyncState.id == row.id).execute()
+        self.last_error = error
+        self.bus.publish("sync.item", id=row.id, file=Path(row.path).name, status="pending", error=error,
+                         retry_in_s=delay)
+        return ItemReport(id=row.id, kind=row.kind, interview=uuid, file=Path(row.path).name, status="pending",
+                          size=row.size, offset=row.offset, error=error)
 
     def _process(self, row: SyncState) -> ItemReport:
         path = Path(row.path)
@@ -468,7 +497,7 @@ class SyncWorker:
                                  f"{path} cannot be read ({exc.strerror}). Fix: restore the file, then retry sync.")
         if row.upload_url is None or row.sha256 is None:
             try:
-                sha = tus.file_sha256(path, lambda: self._stop.is_set() or self.busy)
+                sha = tus.file_sha256(path, self._should_pause)
             except tus.Paused:
                 report.status, report.error = "pending", "paused"
                 return report
@@ -497,7 +526,7 @@ class SyncWorker:
             try:
                 result = self._client.upload(path, record, metadata=self._metadata(row, path), sha256=row.sha256,
                                              on_progress=None,
-                                             should_pause=lambda: self._stop.is_set() or self.busy)
+                                             should_pause=self._should_pause)
             except tus.Paused:
                 self._set(row, status="pending", attempts=row.attempts - 1)     # a pause is not a failure
                 report.status, report.offset = "pending", record.offset

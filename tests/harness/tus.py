@@ -4,6 +4,8 @@ subprocess on 127.0.0.1, and a TCP proxy that cuts connections at chosen byte of
 Fixtures: `tus_server` (a fresh server and store per test), `tus_server_factory` (for token / size-limit variants),
 `fault_proxy` (a proxy in front of `tus_server`). `checksum=True` puts the checksum extension (tusd's behaviour,
 which @tus/server lacks) in front of it; `corrupt_patches=(2,)` flips a byte of the 2nd PATCH body to provoke 460.
+`s3=S3Bucket(moto_server, bucket)` stores on S3 (@tus/s3-store) instead of a directory; `s3_fail_complete=True` makes
+the first multipart completion fail after the last part is stored.
 """
 
 from __future__ import annotations
@@ -45,8 +47,11 @@ class TusServer:
     """`node server.mjs` on a fixed loopback port (so upload URLs stay valid across kill/restart)."""
 
     def __init__(self, store: Path, *, token: str = "", max_size: int = 0, port: int | None = None,
-                 checksum: bool = False, corrupt_patches: tuple[int, ...] = ()) -> None:
+                 checksum: bool = False, corrupt_patches: tuple[int, ...] = (), s3: "S3Bucket | None" = None,
+                 s3_fail_complete: bool = False) -> None:
         self.store = Path(store)
+        self.s3 = s3
+        self.s3_fail_complete = s3_fail_complete
         self.checksum = checksum
         self.corrupt_patches = corrupt_patches
         self.token = token
@@ -68,6 +73,9 @@ class TusServer:
                "TUS_MAX_SIZE": str(self.max_size), "TUS_TOKEN": self.token,
                "TUS_CHECKSUM": "1" if self.checksum else "0",
                "TUS_CORRUPT_PATCHES": ",".join(map(str, self.corrupt_patches))}
+        if self.s3 is not None:
+            env.update(self.s3.server.env, TUS_S3_BUCKET=self.s3.bucket, TUS_S3_ENDPOINT=self.s3.server.endpoint,
+                       TUS_S3_FAIL_COMPLETE="1" if self.s3_fail_complete else "0")
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([node, "server.mjs"], cwd=SERVER_DIR, env=env, stdout=subprocess.PIPE,
                                         stderr=log, start_new_session=True)
@@ -113,7 +121,9 @@ class TusServer:
         return self.process is not None and self.process.poll() is None
 
     def uploads(self) -> list[StoredUpload]:
-        """Every upload in the store, with its decoded metadata and the bytes on disk."""
+        """Every upload in the store, with its decoded metadata and the bytes on disk (file store only)."""
+        if self.s3 is not None:
+            raise TypeError("an S3-backed server's uploads are read with S3Bucket (tests/harness/s3.py)")
         found = []
         for info in sorted(self.store.glob("*.json")):
             data = json.loads(info.read_text())
@@ -123,6 +133,14 @@ class TusServer:
                                       offset=blob.stat().st_size if blob.exists() else 0,
                                       metadata=metadata, path=blob))
         return found
+
+
+@dataclass(frozen=True)
+class S3Bucket:
+    """Where an S3-backed tus server stores: a bucket on a `MotoServer` (tests/harness/s3.py)."""
+
+    server: object
+    bucket: str
 
 
 @pytest.fixture

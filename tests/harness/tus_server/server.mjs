@@ -1,5 +1,9 @@
-// The official tus server (@tus/server + @tus/file-store) for the kiosk's sync tests and bench.
+// The official tus server (@tus/server + @tus/file-store or @tus/s3-store) for the kiosk's sync tests and bench.
 // Configured by environment: TUS_HOST (127.0.0.1), TUS_PORT (0 = any free port), TUS_DIR (store directory),
+// TUS_S3_BUCKET + TUS_S3_ENDPOINT (store on that S3 bucket instead of TUS_DIR; credentials "test"/"test" unless
+// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are set; path-style addressing as MinIO, Ceph and moto want),
+// TUS_S3_FAIL_COMPLETE=1 makes the first completion of an S3 multipart upload fail after its last part is stored
+// (the state a server killed at that instant leaves behind),
 // TUS_MAX_SIZE (bytes, 0 = no limit), TUS_TOKEN (if set, requests without "Authorization: Bearer <token>" get 401).
 // TUS_CHECKSUM=1 adds the checksum extension in front of @tus/server (which lacks it) the way tusd offers it:
 // OPTIONS advertises it, a PATCH whose body does not match its Upload-Checksum gets 460 and nothing is written.
@@ -9,6 +13,7 @@ import crypto from "node:crypto";
 import http from "node:http";
 import { Server } from "@tus/server";
 import { FileStore } from "@tus/file-store";
+import { S3Store } from "@tus/s3-store";
 
 const host = process.env.TUS_HOST || "127.0.0.1";
 const port = Number.parseInt(process.env.TUS_PORT || "0", 10);
@@ -20,9 +25,39 @@ const corrupt = new Set((process.env.TUS_CORRUPT_PATCHES || "").split(",").filte
 const ALGORITHMS = ["sha1", "md5", "sha256"];
 let patches = 0;
 
+const s3Bucket = process.env.TUS_S3_BUCKET || "";
+
+function datastore() {
+  if (!s3Bucket) return new FileStore({ directory });
+  return new S3Store({
+    partSize: 8 * 1024 * 1024,
+    s3ClientConfig: {
+      bucket: s3Bucket,
+      endpoint: process.env.TUS_S3_ENDPOINT,
+      region: process.env.AWS_REGION || "us-east-1",
+      forcePathStyle: true,
+      credentials: {
+        accessKeyId: process.env.AWS_ACCESS_KEY_ID || "test",
+        secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY || "test",
+      },
+    },
+  });
+}
+
+const store = datastore();
+if (s3Bucket && process.env.TUS_S3_FAIL_COMPLETE === "1") {
+  const finish = store.finishMultipartUpload.bind(store);
+  let failed = false;
+  store.finishMultipartUpload = async (...args) => {
+    if (failed) return finish(...args);
+    failed = true;
+    throw new Error("injected: stopped before completing the multipart upload");
+  };
+}
+
 const tus = new Server({
   path: "/files",
-  datastore: new FileStore({ directory }),
+  datastore: store,
   maxSize: maxSize > 0 ? maxSize : undefined,
 });
 

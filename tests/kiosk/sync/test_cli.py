@@ -9,12 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kiosk.config import Config
 from kiosk.db.database import close_database, open_database
 from kiosk.db.models import SyncState
-from tests.kiosk.sync.test_worker import data, make_interview, sync_config  # noqa: F401  (fixture and helpers)
+from tests.helpers.sync import make_interview, sync_config
 
 ROOT = Path(__file__).resolve().parents[3]
+
+pytestmark = pytest.mark.usefixtures("database")     # `data` with its database open
 
 
 def run_cli(data, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -63,8 +67,8 @@ def test_sync_once_with_server_down_exits_1_and_keeps_the_queue(data, tus_server
 
 def test_sync_refuses_a_token_over_plain_http_and_never_prints_it(data):
     close_database()
-    proc = run_cli(data, "--once", "--server", "http://sync.example.org/files/",
-                   env={"KIOSK_SYNC_TOKEN": "tok-abcdef-123456"})
+    proc = run_cli(data, "--once", env={"KIOSK_SYNC_TOKEN": "tok-abcdef-123456",
+                                        "KIOSK_SYNC_SERVER_URL": "http://sync.example.org/files/"})
     assert proc.returncode == 2 and "https" in proc.stderr and "Fix:" in proc.stderr
     assert "tok-abcdef-123456" not in proc.stdout + proc.stderr
     proc = run_cli(data, "--once")
@@ -95,7 +99,8 @@ def test_sync_without_once_drains_the_queue_until_stopped(data, tus_server):
         if proc.poll() is None:
             proc.kill()
     assert [(e["event"], e["status"]) for e in lines] == [("sync.item", "synced")] * 2
-    assert sorted(u.metadata["kind"] for u in tus_server.uploads()) == ["metadata", "recording"]
+    # The booth status document goes out when the uploader starts (sync.status_interval_s, default 300 s).
+    assert sorted(u.metadata["kind"] for u in tus_server.uploads()) == ["metadata", "recording", "status"]
 
 
 def test_a_second_uploader_on_the_same_data_dir_is_refused(data, tus_server):

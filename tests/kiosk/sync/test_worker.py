@@ -13,54 +13,18 @@ import pytest
 
 from kiosk.config import Config
 from kiosk.db.database import close_database, open_database
-from kiosk.db.models import Event, Interview, Recording, SyncState, utcnow
+from kiosk.db.models import Interview, Recording, SyncState, utcnow
 from kiosk.events import EventBus
-from kiosk.paths import DataDir
 from kiosk.sessions.document import session_document
 from kiosk.sync import tus
 from kiosk.sync.worker import SyncWorker, backoff_delay, enqueue_interview, queue_ended_interviews, sync_dir
 from tests.harness.tus import random_bytes
-from tests.helpers.media import decode_counts, make_webm
+from tests.helpers.media import decode_counts
+from tests.helpers.sync import make_interview, sync_config, wait_for
 
 KiB = 1024
 
-
-@pytest.fixture
-def data(tmp_path):
-    data = DataDir(tmp_path / "data").ensure()
-    open_database(data.database)
-    yield data
-    close_database()
-
-
-def sync_config(url: str, **values) -> Config:
-    config = Config()
-    config.set("sync.enabled", True)
-    config.set("sync.server_url", url)
-    config.set("sync.kiosk_id", "kiosk-test-3")
-    config.set("sync.chunk_mb", 0.0625)      # 64 KiB chunks: several PATCHes per small file
-    for name, value in values.items():
-        config.set(name, value)
-    return config
-
-
-def make_interview(data: DataDir, *, takes: int = 1, media: str = "webm", size: int = 200 * KiB) -> Interview:
-    started = utcnow() - dt.timedelta(minutes=5)
-    interview = Interview.create(code="A17", candidate_name="Zoë Ångström", template="default", status="completed",
-                                 started_at=started, ended_at=utcnow(), recording_duration=1.0, is_recorded=True)
-    for t in range(takes):
-        path = data.recordings / f"{interview.uuid}-{t}.{ 'webm' if media == 'webm' else 'bin'}"
-        if media == "webm":
-            make_webm(path, seconds=1.0, seed=t)
-        else:
-            path.write_bytes(random_bytes(size, t))
-        rec = Recording.create(interview=interview, path=str(path), state="finalized", size=path.stat().st_size,
-                               duration=1.0, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                               started_at=started, ended_at=utcnow())
-        Event.create(interview=interview, recording=rec, kind="recording.started", offset_s=0.0)
-        Event.create(interview=interview, recording=rec, kind="question.shown", question_index=0,
-                     detail={"text": "Wie heißen Sie?"})
-    return interview
+pytestmark = pytest.mark.usefixtures("database")     # `data` with its database open
 
 
 def test_enqueue_interview_queues_each_finished_recording_and_the_session_json_once(data):
@@ -112,15 +76,6 @@ def test_run_once_uploads_recording_and_session_json_verified(data, tus_server):
     kinds = [e.kind for e in seen]
     assert kinds.count("sync.progress") >= 3 and [e.data["status"] for e in seen if e.kind == "sync.item"] == [
         "uploading", "synced", "uploading", "synced"]
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_background_worker_waits_while_recording_and_pauses_mid_upload(data, tus_server):
