@@ -328,7 +328,9 @@ def check_autostart() -> Check:
     found = {k: v for k, v in autostart.status().items() if v}
     if not found:
         return Check("autostart", "warn", "the kiosk does not start at boot",
-                     "run `kiosk install-autostart` as the kiosk user")
+                     "as root, `kiosk install-autostart --method cage --user kiosk` (recommended: the kiosk alone "
+                     "in cage on tty1), or `kiosk install-autostart` as the kiosk user in its desktop session; "
+                     "see docs/deployment.md")
     return Check("autostart", "ok", ", ".join(f"{k}: {v}" for k, v in found.items()))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Sequence
 
 # Flow state (kiosk.flow.State values) -> what `systemctl status` shows. Questions are numbered from 1.
 _STATUS = {
@@ -61,8 +62,12 @@ def extend_start(seconds: float, status: str) -> bool:
     return notify(f"EXTEND_TIMEOUT_USEC={int(seconds * 1_000_000)}", f"STATUS={status}")
 
 
-def status_line(state: str, question_index: int | None = None, practice: bool = False) -> str:
-    """The STATUS= text for a flow state: "recording Q2", "waiting for a candidate"; no personal data."""
+def status_line(state: str, question_index: int | None = None, practice: bool = False,
+                device_problems: Sequence[str] = ()) -> str:
+    """The STATUS= text for a flow state: "recording Q2", "waiting for a candidate", "not ready: the camera is not
+    connected" (the welcome screen while kiosk.capture.health finds a device missing); no personal data."""
+    if state == "attract" and device_problems:
+        return f"not ready: {' and '.join(device_problems)}"
     if state in ("think", "answer"):
         if practice or question_index is None:
             return "practice question" if state == "think" else "practice answer (not recorded)"

@@ -30,7 +30,9 @@ class Supervision(QObject):
         self.exposed_poll = QTimer(self)
         self.exposed_poll.setInterval(EXPOSE_POLL_MS)
         self.exposed_poll.timeout.connect(self._send_ready_once_exposed)
+        self.shown_state: str | None = None
         window.state_shown.connect(self._state_shown)
+        window.bridge.event.connect(self._engine_event)
 
     def start(self) -> None:
         """Call after the window was shown: READY=1 follows as soon as the window system has it on screen."""
@@ -49,17 +51,31 @@ class Supervision(QObject):
             return
         self.exposed_poll.stop()
         self.ready_sent = True
-        if supervision.notify("READY=1", f"STATUS={self.status or self._current_status()}"):
+        self.status = self._current_status()
+        if supervision.notify("READY=1", f"STATUS={self.status}"):
             log.info("told the supervisor the kiosk is ready (watchdog ping every %s s)", self.interval_s)
 
     def _ping(self) -> None:
         supervision.notify("WATCHDOG=1")
 
     def _state_shown(self, state: str) -> None:
-        self.status = self._current_status(state)
-        if self.ready_sent:
-            supervision.notify(f"STATUS={self.status}")
+        self.shown_state = state
+        self._update_status()
 
-    def _current_status(self, state: str | None = None) -> str:
+    def _engine_event(self, kind: str, data: dict) -> None:
+        if kind == "booth.devices":           # a camera unplugged or plugged in: the welcome screen's answer changed
+            self._update_status()
+
+    def _update_status(self) -> None:
+        status = self._current_status()
+        if status != self.status:
+            self.status = status
+            if self.ready_sent:
+                supervision.notify(f"STATUS={status}")
+
+    def _current_status(self) -> str:
         snapshot = self.window.flow.snapshot()
-        return supervision.status_line(state or snapshot.state.value, snapshot.question_index, snapshot.practice)
+        devices = self.window.services.devices
+        problems = devices.state().problems if devices is not None else ()
+        return supervision.status_line(self.shown_state or snapshot.state.value, snapshot.question_index,
+                                       snapshot.practice, problems)

@@ -1,7 +1,8 @@
 """The kiosk under a real systemd user manager, with the unit `kiosk install-autostart --method systemd` writes:
-it becomes active (READY=1), stays up with 0 restarts past its start timeout, reports what it is doing (STATUS=),
-and when its UI thread hangs (SIGSTOP) in the middle of an answer, the watchdog restarts it and the take that was
-recording is recovered at the next start.
+it becomes active (READY=1), stays up with 0 restarts past its start timeout, reports what it is doing (STATUS=:
+"not ready" while its network camera is off, "waiting for a candidate" once it is on, "recording Q1"), and when
+its UI thread hangs (SIGSTOP) in the middle of an answer, the watchdog restarts it and the take that was recording
+is recovered at the next start.
 
 A drop-in shortens the timeouts (TimeoutStartSec 10 s, WatchdogSec 4 s) so the test takes about a minute.
 """
@@ -17,7 +18,8 @@ import time
 import pytest
 
 from kiosk.autostart import UNIT_NAME
-from tests.helpers.kiosk_process import (DEMO_DEVICES, ROOT, Driver, app_env, kiosk_command, set_pin,
+from tests.harness.camera import MjpegCamera
+from tests.helpers.kiosk_process import (ROOT, Driver, app_env, kiosk_command, set_pin,
                                          wait_for)
 
 TEMPLATE = """
@@ -46,11 +48,15 @@ def _cli(env, data, config, *args: str) -> str:
 
 @pytest.mark.e2e
 @pytest.mark.timeout(240)
-def test_supervised_kiosk_is_ready_watched_and_recovers_a_hung_take(user_manager, xvfb, tmp_path):
+def test_supervised_kiosk_is_ready_watched_and_recovers_a_hung_take(user_manager, xvfb, tmp_path, request):
     manager = user_manager
     manager.ctl("set-environment", f"DISPLAY={xvfb.display}")
+    # The booth's network camera is off when the kiosk starts, and is switched on later.
+    camera = MjpegCamera(size=(640, 360), fps=15).start()
+    request.addfinalizer(camera.stop)
+    camera.kill()
     data, config = tmp_path / "data", tmp_path / "kiosk.toml"
-    config.write_text(DEMO_DEVICES)
+    config.write_text(f'[camera]\nspec = "{camera.url}"\nsize = "640x360"\nfps = 15\n[mic]\nspec = "demo"\n')
     (tmp_path / "supervised.toml").write_text(TEMPLATE)
     env = app_env(**manager.env)
     set_pin(data, env)
@@ -73,7 +79,10 @@ def test_supervised_kiosk_is_ready_watched_and_recovers_a_hung_take(user_manager
     time.sleep(max(0.0, START_TIMEOUT_S + 2 - ready_s))
     first = manager.show(UNIT_NAME)
     assert (first["ActiveState"], first["SubState"], first["NRestarts"]) == ("active", "running", "0"), first
-    assert first["StatusText"] == "waiting for a candidate"
+    assert first["StatusText"] == "not ready: the camera is not connected", first
+    camera.start()
+    wait_for(lambda: manager.show(UNIT_NAME)["StatusText"] == "waiting for a candidate", 20,
+             "STATUS follows the camera being plugged in")
 
     # A candidate starts answering question 1 (the app driven like a person would, on the display).
     drive = Driver(xvfb, ui_map, None)

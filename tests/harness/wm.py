@@ -35,6 +35,10 @@ class DesktopState:
     magenta_share: float      # share of the screen showing the xterm behind the kiosk
 
 
+class DisplayLost(Exception):
+    """Our Xvfb is gone (or was never the one answering on that display number)."""
+
+
 class WindowManagerDesktop:
     def __init__(self, wm: str, size: tuple[int, int] = (1280, 800)) -> None:
         if wm not in WINDOW_MANAGERS:
@@ -49,7 +53,21 @@ class WindowManagerDesktop:
         self.dbus_pid: int | None = None
         self.env: dict[str, str] = {}
 
-    def start(self) -> "WindowManagerDesktop":
+    def start(self, attempts: int = 3) -> "WindowManagerDesktop":
+        lost = None
+        for _attempt in range(attempts):
+            try:
+                return self._start_once()
+            except DisplayLost as exc:
+                lost = exc
+                # Another test run started an Xvfb on the same display number at the same moment, and ours lost
+                # (tests/harness/xvfb.py picks a free number by looking at /tmp): start again on a new one.
+                self.stop(keep_home=True)
+                self.xvfb = Xvfb(*self.xvfb.size)
+                self.procs, self.dbus_pid = [], None
+        raise RuntimeError(f"{self.wm} could not start on a display of its own in {attempts} attempts: {lost}")
+
+    def _start_once(self) -> "WindowManagerDesktop":
         self.xvfb.start()
         # The WM reads no settings of the developer's: a private HOME and XDG dirs with the stock defaults.
         self.env = {"PATH": os.environ["PATH"], "HOME": str(self.home), "LANG": "C.UTF-8", "NO_AT_BRIDGE": "1",
@@ -63,16 +81,26 @@ class WindowManagerDesktop:
             command = ["xfwm4", "--compositor=off"]
         else:
             command = ["openbox", "--sm-disable"]
-        self._spawn(command)
-        self.wait_for(lambda: self._root_property("_NET_SUPPORTING_WM_CHECK") is not None, 30,
-                      f"{self.wm} did not take the screen")
+        wm_log_path = self.home / "wm.log"
+        with open(wm_log_path, "w") as wm_log:
+            wm = self._spawn(command, stdout=wm_log, stderr=wm_log)
+
+        def wm_running() -> bool:
+            if self.xvfb.proc.poll() is not None:
+                raise DisplayLost(f"Xvfb {self.xvfb.display} exited")
+            if wm.poll() is not None:        # with stock settings, only the display can make it fail
+                raise DisplayLost(f"{self.wm} exited ({wm.returncode}): "
+                                  f"{wm_log_path.read_text(errors='replace')[-2000:]}")
+            return self._root_property("_NET_SUPPORTING_WM_CHECK") is not None
+        self.wait_for(wm_running, 30, f"{self.wm} did not take the screen")
         self._spawn(["xterm", "-T", OTHER_TITLE, "-bg", "magenta", "-geometry", "80x24+40+40"], cwd=self.home)
         self.wait_for(lambda: self.magenta_share() > 0.05, 30, "the xterm did not appear")
         return self
 
     def _spawn(self, command: list[str], **kwargs) -> subprocess.Popen:
-        proc = subprocess.Popen(command, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True, **kwargs)
+        kwargs.setdefault("stdout", subprocess.DEVNULL)
+        kwargs.setdefault("stderr", subprocess.DEVNULL)
+        proc = subprocess.Popen(command, env=self.env, stdin=subprocess.DEVNULL, start_new_session=True, **kwargs)
         self.procs.append(proc)
         return proc
 
@@ -141,7 +169,7 @@ class WindowManagerDesktop:
         return DesktopState(self.active_name(), self.mapped(kiosk_window), self.current_desktop(),
                             self.magenta_share())
 
-    def stop(self) -> None:
+    def stop(self, keep_home: bool = False) -> None:
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 proc.terminate()
@@ -156,7 +184,8 @@ class WindowManagerDesktop:
                 os.kill(self.dbus_pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        shutil.rmtree(self.home, ignore_errors=True)
+        if not keep_home:
+            shutil.rmtree(self.home, ignore_errors=True)
 
 
 @pytest.fixture(params=WINDOW_MANAGERS)

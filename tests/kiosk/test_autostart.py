@@ -123,3 +123,7 @@ def test_status_lines_name_the_screen_never_the_candidate():
     assert supervision.status_line("think", 0) == "question Q1: thinking"
     assert supervision.status_line("answer", None, practice=True) == "practice answer (not recorded)"
     assert supervision.status_line("attract") == "waiting for a candidate"
+    assert supervision.status_line("attract", device_problems=["the camera is not connected"]) == (
+        "not ready: the camera is not connected")
+    assert supervision.status_line("code", device_problems=["the camera is not connected"]) == (
+        "candidate entering a code")
