@@ -118,6 +118,15 @@ def test_no_camera_then_one_plugged_in_then_a_clean_slate_for_every_candidate(qt
         camera.stop()
 
 
+def test_a_missing_microphone_makes_the_booth_not_ready_instead_of_stopping_the_app(qtbot, booth, expect_log):
+    expect_log("kiosk", r"(?i)microphone")                  # the named microphone is not there: FAILED, retrying
+    window = booth(camera__spec="demo", mic__spec="USB Mic that is not plugged in")
+    attract = window.screens[State.ATTRACT]
+    notice = "This booth is not ready: the microphone is not connected. Please ask a member of staff."
+    qtbot.waitUntil(lambda: attract.not_ready.isVisible() and attract.not_ready.text() == notice, timeout=8000)
+    assert not attract.start.isVisible()
+
+
 def test_audio_only_booth_needs_no_camera_and_shows_no_camera_controls(qtbot, booth):
     window = booth(recording__profile="audio-opus", mic__spec="default")
     wait_state(qtbot, window, State.ATTRACT)
