@@ -8,6 +8,7 @@ systemd restarts the app after WatchdogSec; a busy engine thread alone does not.
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer
 
@@ -19,9 +20,13 @@ EXPOSE_POLL_MS = 50
 
 
 class Supervision(QObject):
-    def __init__(self, window) -> None:
+    """`window` has a state_shown(str) signal; `status` gives the STATUS= line for a state shown (default: from the
+    kiosk window's flow)."""
+
+    def __init__(self, window, status: Callable[[str | None], str] | None = None) -> None:
         super().__init__(window)
         self.window = window
+        self._status_of = status or self._flow_status
         self.ready_sent = False
         self.status = ""
         self.interval_s = supervision.watchdog_interval_s()
@@ -61,5 +66,8 @@ class Supervision(QObject):
             supervision.notify(f"STATUS={self.status}")
 
     def _current_status(self, state: str | None = None) -> str:
+        return self._status_of(state)
+
+    def _flow_status(self, state: str | None = None) -> str:
         snapshot = self.window.flow.snapshot()
         return supervision.status_line(state or snapshot.state.value, snapshot.question_index, snapshot.practice)

@@ -11,7 +11,7 @@ import logging
 import signal
 import sys
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
@@ -25,6 +25,8 @@ SWALLOWED_KEYS = ("Ctrl+Q", "Ctrl+W", "Alt+F4", "Esc")
 
 
 class ConfigErrorScreen(QWidget):
+    state_shown = Signal(str)          # the supervisor's view (ui.supervision): this screen is its only state
+
     def __init__(self, message: str, config_file: str, *, kiosk_mode: bool = True,
                  screen_size: tuple[int, int] | None = None) -> None:
         super().__init__()
@@ -105,5 +107,13 @@ def run(message: str, config_file: str, kiosk_mode: bool = True) -> int:
     wake.timeout.connect(lambda: None)
     window.show_full()
     log.error("the kiosk shows a settings error instead of starting: %s", message)
+    # Ready (and pinging the watchdog) as far as systemd is concerned: the screen is what staff need, and a unit
+    # that never became ready would be killed and restarted at its start timeout, again and again.
+    from ui.supervision import Supervision
+    supervision = Supervision(window, status=lambda state=None: "settings error in kiosk.toml: see the screen")
+    supervision.start()
     app.setQuitOnLastWindowClosed(True)
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        supervision.stopping()
