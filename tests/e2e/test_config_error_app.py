@@ -5,7 +5,6 @@ loop), SIGTERM ends it cleanly. The screenshot goes to docs/screenshots with KIO
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +16,7 @@ import cv2
 import pytest
 
 from kiosk import config as configmod
+from tests.helpers.kiosk_process import DEMO_DEVICES, Driver
 from ui.theme import BACKGROUND_RGB
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,4 +90,29 @@ def test_bad_config_shows_the_error_full_screen_and_stays_up(tmp_path, xvfb):
     assert f"kiosk: configuration error: {caught.value}" in output
     log = (data / "logs" / "kiosk.log").read_text()
     assert "the kiosk shows a settings error instead of starting" in log and "line 3" in log
-    assert shutil.which("xdotool")
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(180)
+def test_saving_the_corrected_file_starts_the_kiosk_in_the_same_process(tmp_path, xvfb):
+    config = tmp_path / "kiosk.toml"
+    config.write_text("[camera\n")                                     # a syntax error
+    map_path = tmp_path / "ui.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "KIOSK_CONFIG")}
+    env.update(xvfb.env, PYTHONPATH=str(ROOT), KIOSK_UI_MAP=str(map_path))
+    data = tmp_path / "data"
+    proc = subprocess.Popen([sys.executable, "-m", "launcher", "--data-dir", str(data), "--config", str(config)],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        window_named(xvfb, "Interview kiosk: settings error")
+        config.write_text(DEMO_DEVICES)                                 # staff fix it and save
+        Driver(xvfb, map_path, proc).wait("attract", timeout=90, button="start")
+        assert proc.poll() is None                                      # the same process (and PID): no restart
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+    output = proc.stdout.read()
+    assert code == 0, output
+    log = (data / "logs" / "kiosk.log").read_text()
+    assert f"{config} is valid now: starting the kiosk" in log
