@@ -34,10 +34,11 @@ _LONG_NUMBER = re.compile(r"(?<!\w)[0-9][0-9A-Za-z_]{%d,}" % MAX_DIGITS)
 class DocumentError(ValueError):
     """What is wrong with the text, where (line, 1-based; None for the whole file) and the fix."""
 
-    def __init__(self, line: int | None, message: str) -> None:
+    def __init__(self, line: int | None, message: str, path: str = "") -> None:
         super().__init__(f"line {line}: {message}" if line else message)
         self.line = line
         self.message = message
+        self.path = path            # the key or list item at fault ("questions[1].text"), "" for the text itself
 
 
 @dataclass(frozen=True)
@@ -157,11 +158,11 @@ def _check_values(document: Document) -> None:
         elif isinstance(value, list):
             stack.extend((f"{path}[{index}]", item, depth + 1) for index, item in enumerate(value))
         elif isinstance(value, str) and "\x00" in value:
-            raise DocumentError(document.line_of(path), f"'{path}' contains a NUL character (\\u0000). "
-                                                        f"Fix: remove it.")
+            raise DocumentError(document.line_of(path), f"'{path}' contains a NUL character (U+0000). "
+                                                        f"Fix: remove it.", path)
         elif isinstance(value, int) and not isinstance(value, bool) and not -INT_LIMIT <= value < INT_LIMIT:
             raise DocumentError(document.line_of(path), f"'{path}' is a number too large to use. "
-                                                        f"Fix: write a sensible value there.")
+                                                        f"Fix: write a sensible value there.", path)
 
 
 # ---- where each key is written: path -> line number ---------------------------------------------------------------

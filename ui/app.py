@@ -52,7 +52,7 @@ def build_services(args, ctx):
         if camera_needed(config):          # an audio-only booth opens no camera at all
             video = open_camera(config["camera.spec"], settings.size, settings.fps, config["camera.open_timeout_s"],
                                 config["camera.read_timeout_s"])
-        audio = open_microphone(config["mic.spec"], settings.audio_rate, settings.channels)
+        audio = open_microphone(config["mic.spec"], settings.audio_rate, settings.channels, wait_for_device=True)
     store = SessionStore.open(ctx.data, config)
     supervision.extend_start(START_REPAIR_BUDGET_S, "checking for recordings cut off by the last stop")
     report = store.recover_at_start()     # cut-off takes of a crash are repaired before anything records

@@ -8,6 +8,7 @@ systemd restarts the app after WatchdogSec; a busy engine thread alone does not.
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer
 
@@ -19,9 +20,13 @@ EXPOSE_POLL_MS = 50
 
 
 class Supervision(QObject):
-    def __init__(self, window) -> None:
+    """`window` has a state_shown(str) signal; `status` gives the STATUS= line for the state shown (default: the kiosk
+    window's flow and the booth's device state, updated on every device change)."""
+
+    def __init__(self, window, status: Callable[[str | None], str] | None = None) -> None:
         super().__init__(window)
         self.window = window
+        self._status_of = status or self._kiosk_status
         self.ready_sent = False
         self.status = ""
         self.interval_s = supervision.watchdog_interval_s()
@@ -32,7 +37,8 @@ class Supervision(QObject):
         self.exposed_poll.timeout.connect(self._send_ready_once_exposed)
         self.shown_state: str | None = None
         window.state_shown.connect(self._state_shown)
-        window.bridge.event.connect(self._engine_event)
+        if status is None:                    # the kiosk window: its device changes change the status line too
+            window.bridge.event.connect(self._engine_event)
 
     def start(self) -> None:
         """Call after the window was shown: READY=1 follows as soon as the window system has it on screen."""
@@ -74,8 +80,11 @@ class Supervision(QObject):
                 supervision.notify(f"STATUS={status}")
 
     def _current_status(self) -> str:
+        return self._status_of(self.shown_state)
+
+    def _kiosk_status(self, state: str | None) -> str:
         snapshot = self.window.flow.snapshot()
         devices = self.window.services.devices
         problems = devices.state().problems if devices is not None else ()
-        return supervision.status_line(self.shown_state or snapshot.state.value, snapshot.question_index,
+        return supervision.status_line(state or snapshot.state.value, snapshot.question_index,
                                        snapshot.practice, problems)

@@ -46,6 +46,12 @@ class DeviceState:
     def problem(self) -> str | None:
         return f"the {self.device} is not connected" if self.status == MISSING else None
 
+    @property
+    def summary(self) -> str:
+        """One line for staff (the admin console's Devices page)."""
+        name = f" ({self.name})" if self.name else ""
+        return f"{self.device.capitalize()}{name}: {self.status}" + (f". {self.detail}" if self.detail else "")
+
 
 @dataclass(frozen=True)
 class BoothState:
@@ -86,7 +92,7 @@ def camera_state(config, demo: bool = False) -> DeviceState:
         return DeviceState("camera", NOT_USED, "", f"recording.profile = {config['recording.profile']!r} records "
                                                    f"sound only")
     if demo or spec.lower() == "demo":
-        return DeviceState("camera", DEMO, "demo camera", "a test pattern (--demo or camera.spec = 'demo'), not a "
+        return DeviceState("camera", DEMO, "demo camera", "A test pattern (--demo or camera.spec = 'demo'), not a "
                                                           "candidate's picture")
     present, name, fix = _camera_present(spec)
     if present:
@@ -101,18 +107,18 @@ def _camera_present(spec: str) -> tuple[bool, str, str]:
         found = next((n for n in nodes if os.path.exists(n)), None) if sys.platform.startswith("linux") else \
             ("(probed)" if _any_camera_opens() else None)
         return (found is not None, f"camera {found}" if found else "camera (auto)",
-                "plug in a USB camera, or set camera.spec to the camera's URL or index (see `kiosk devices`)")
+                "Plug in a USB camera, or set camera.spec to the camera's URL or index (see `kiosk devices`)")
     if spec.isdigit():
         node = f"/dev/video{spec}"
         present = os.path.exists(node) if sys.platform.startswith("linux") else _any_camera_opens(int(spec))
-        return present, f"camera {spec}", f"plug in the camera ({node} is missing) or correct camera.spec (see `kiosk devices`)"
+        return present, f"camera {spec}", f"Plug in the camera ({node} is missing) or correct camera.spec (see `kiosk devices`)"
     if _is_url(spec):
         from kiosk.capture.camera import _redact
         parts = urlsplit(spec)
         port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
         answered = bool(parts.hostname and port) and _answers(parts.hostname, port)
         return (answered, f"network camera {_redact(spec)}",
-                "check that the network camera is switched on and reachable, and its URL in camera.spec")
+                "Check that the network camera is switched on and reachable, and its URL in camera.spec")
     return os.path.exists(spec), f"camera {os.path.basename(spec)}", f"{spec} is missing: correct camera.spec (see `kiosk devices`)"
 
 
@@ -142,10 +148,10 @@ def microphone_state(config, live: str | None, demo: bool = False) -> DeviceStat
     if spec.lower() == "none":
         return DeviceState("microphone", NOT_USED, "", "mic.spec = 'none': interviews are recorded without sound")
     if demo or spec.lower() == "demo":
-        return DeviceState("microphone", DEMO, "demo microphone", "a 440 Hz tone (--demo or mic.spec = 'demo'), "
+        return DeviceState("microphone", DEMO, "demo microphone", "A 440 Hz tone (--demo or mic.spec = 'demo'), "
                                                                   "not a candidate's voice")
     name = "default input" if spec.lower() == "default" else f"microphone {spec}"
-    fix = "plug in the microphone, check that the sound server (PulseAudio/PipeWire) runs, or correct mic.spec"
+    fix = "Plug in the microphone, check that the sound server (PulseAudio/PipeWire) runs, or correct mic.spec"
     present = live == "ok" if live is not None else _input_present(spec)
     return DeviceState("microphone", READY if present else MISSING, name, "" if present else fix)
 

@@ -160,8 +160,11 @@ class AutoCamera:
             self.camera.stop()
 
 
-def open_microphone(spec: str, rate: int = 48000, channels: int = 1) -> AudioSource | None:
-    """The audio source for `spec`, or None for 'none'. Raises ValueError for an index or name that matches no input."""
+def open_microphone(spec: str, rate: int = 48000, channels: int = 1,
+                    wait_for_device: bool = False) -> AudioSource | None:
+    """The audio source for `spec`, or None for 'none'. Raises ValueError for an index or name that matches no input,
+    unless `wait_for_device` (the app): then the microphone reports FAILED and keeps looking for it (a USB
+    microphone plugged in late), and the booth says it is not ready meanwhile."""
     text = str(spec).strip()
     kind = text.lower()
     if channels not in (1, 2):
@@ -176,7 +179,8 @@ def open_microphone(spec: str, rate: int = 48000, channels: int = 1) -> AudioSou
     if kind == "default":
         return Microphone(None, rate, channels)
     device: int | str = int(text) if text.isdigit() else text
-    find_input_device(device)     # raises ValueError naming the inputs there are
+    if not wait_for_device:
+        find_input_device(device)     # raises ValueError naming the inputs there are
     return Microphone(device, rate, channels)
 
 

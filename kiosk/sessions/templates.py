@@ -27,11 +27,11 @@ import hashlib
 import json
 import math
 import re
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from kiosk import bounded_parse
 from kiosk.flow.plan import InterviewPlan, Question
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -108,113 +108,15 @@ class InterviewTemplate:
                              practice=self.practice, ref=ref)
 
 
-# ---- where each field is written: path -> line number ------------------------------------------------------------
-
-def _toml_lines(text: str) -> dict[str, int]:
-    """Line of each table header and key in simple TOML (headers, [[arrays]], key = value). Best effort: a field
-    that cannot be placed gets the line of its nearest placed parent."""
-    lines: dict[str, int] = {}
-    counts: dict[str, int] = {}
-    prefix = ""
-    in_multiline: str | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if in_multiline:
-            if line.count(in_multiline) % 2 == 1:
-                in_multiline = None
-            continue
-        if not line or line.startswith("#"):
-            continue
-        header = re.match(r"^\[\[\s*([^\]]+?)\s*\]\]", line)
-        if header:
-            name = header.group(1).replace('"', "").replace(" ", "")
-            index = counts.get(name, 0)
-            counts[name] = index + 1
-            prefix = f"{name}[{index}]"
-            lines.setdefault(name, number)
-            lines[prefix] = number
-            continue
-        header = re.match(r"^\[\s*([^\]]+?)\s*\]", line)
-        if header:
-            prefix = header.group(1).replace('"', "").replace(" ", "")
-            lines[prefix] = number
-            continue
-        key = re.match(r'^("[^"]*"|[A-Za-z0-9_.-]+)\s*=', line)
-        if key:
-            name = key.group(1).strip('"')
-            lines[f"{prefix}.{name}" if prefix else name] = number
-            rest = line[key.end():]
-            for quote in ('"""', "'''"):
-                if rest.count(quote) % 2 == 1:
-                    in_multiline = quote
-    return lines
-
-
-def _json_lines(text: str) -> dict[str, int]:
-    """Line of each key and array element of a JSON document (which json.loads has already accepted)."""
-    lines: dict[str, int] = {}
-    decoder = json.JSONDecoder()
-    ws = re.compile(r"[ \t\n\r]*")
-
-    def line_at(pos: int) -> int:
-        return text.count("\n", 0, pos) + 1
-
-    def value(pos: int, path: str) -> int:
-        pos = ws.match(text, pos).end()
-        if path:
-            lines.setdefault(path, line_at(pos))
-        char = text[pos]
-        if char == "{":
-            pos = ws.match(text, pos + 1).end()
-            if text[pos] == "}":
-                return pos + 1
-            while True:
-                pos = ws.match(text, pos).end()
-                key, end = json.decoder.scanstring(text, pos + 1)
-                lines[f"{path}.{key}" if path else key] = line_at(pos)
-                pos = ws.match(text, end).end() + 1          # past ':'
-                pos = value(pos, f"{path}.{key}" if path else key)
-                pos = ws.match(text, pos).end()
-                if text[pos] == "}":
-                    return pos + 1
-                pos += 1                                      # ','
-        if char == "[":
-            pos = ws.match(text, pos + 1).end()
-            if text[pos] == "]":
-                return pos + 1
-            index = 0
-            while True:
-                pos = value(pos, f"{path}[{index}]")
-                index += 1
-                pos = ws.match(text, pos).end()
-                if text[pos] == "]":
-                    return pos + 1
-                pos += 1
-        _, end = decoder.raw_decode(text, pos)
-        return end
-
-    value(0, "")
-    return lines
-
-
-def _line_of(lines: dict[str, int], path: str) -> int | None:
-    while path:
-        if path in lines:
-            return lines[path]
-        cut = max(path.rfind("."), path.rfind("["))
-        path = path[:cut] if cut > 0 else ""
-    return None
-
-
 # ---- validation ----------------------------------------------------------------------------------------------------
 
 class _Checker:
     def __init__(self, lines: dict[str, int]) -> None:
-        self.lines = lines
+        self.where = bounded_parse.Document(None, lines)
         self.problems: list[Problem] = []
 
     def add(self, path: str, message: str) -> None:
-        self.problems.append(Problem(_line_of(self.lines, path), path, message))
+        self.problems.append(Problem(self.where.line_of(path), path, message))
 
     def unknown_keys(self, table: dict, allowed: Iterable[str], path: str) -> None:
         allowed = list(allowed)
@@ -335,30 +237,15 @@ def from_dict(body: Any, source: str = "<template>", lines: dict[str, int] | Non
 
 
 def parse(text: str, fmt: str, source: str = "<template>") -> InterviewTemplate:
-    """Parse TOML (fmt "toml") or JSON (fmt "json") template text."""
-    if fmt == "toml":
-        try:
-            body = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            match = re.search(r"line (\d+)", str(exc))
-            raise TemplateError(source, [Problem(int(match.group(1)) if match else None, "(syntax)",
-                                                 f"not valid TOML: {exc}. Fix: correct the syntax there.")]) from None
-        lines = _toml_lines(text)
-    elif fmt == "json":
-        try:
-            body = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            line = getattr(exc, "lineno", None)
-            raise TemplateError(source, [Problem(line, "(syntax)",
-                                                 f"not valid JSON: {getattr(exc, 'msg', exc)}. "
-                                                 f"Fix: correct the syntax there.")]) from None
-        try:
-            lines = _json_lines(text)
-        except (IndexError, ValueError, RecursionError):   # positions are a courtesy; never fail on them
-            lines = {}
-    else:
+    """Parse TOML (fmt "toml") or JSON (fmt "json") template text, within kiosk.bounded_parse's bounds (nesting,
+    numbers, NUL, size): any problem is a TemplateError with its line, never a traceback."""
+    if fmt not in ("toml", "json"):
         raise ValueError(f"unknown template format {fmt!r}; use 'toml' or 'json'")
-    return from_dict(body, source, lines)
+    try:
+        document = bounded_parse.parse(text, fmt, MAX_SIZE)
+    except bounded_parse.DocumentError as exc:
+        raise TemplateError(source, [Problem(exc.line, exc.path or "(syntax)", exc.message)]) from None
+    return from_dict(document.body, source, document.lines)
 
 
 def load(path: Path | str) -> InterviewTemplate:
@@ -369,17 +256,11 @@ def load(path: Path | str) -> InterviewTemplate:
         raise TemplateError(str(path), [Problem(None, "(file)", "unknown file type. Fix: use a .toml or .json "
                                                                "file (see resources/templates/).")])
     try:
-        raw = path.read_bytes()
+        text = bounded_parse.read_text(path, MAX_SIZE, "template")
     except OSError as exc:
         raise TemplateError(str(path), [Problem(None, "(file)", f"cannot be read: {exc.strerror}.")]) from None
-    if len(raw) > MAX_SIZE:
-        raise TemplateError(str(path), [Problem(None, "(file)", f"is {len(raw)} bytes; at most {MAX_SIZE}.")])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise TemplateError(str(path), [Problem(line, "(file)", "is not UTF-8 text. Fix: save it as UTF-8.")]) \
-            from None
+    except bounded_parse.DocumentError as exc:
+        raise TemplateError(str(path), [Problem(exc.line, "(file)", exc.message)]) from None
     return parse(text, suffix[1:], str(path))
 
 

@@ -84,12 +84,12 @@
     </message>
     <message>
         <location filename="../../ui/screens/config_error.py" line="46"/>
-        <source>For staff: correct the file, check it with
-kiosk config check {file}
-then restart the kiosk.</source>
-        <translation>Für das Personal: Datei korrigieren, prüfen mit
-kiosk config check {file}
-dann den Kiosk neu starten.</translation>
+        <source>For staff: correct the file (check it with
+kiosk config check {file}).
+The kiosk starts by itself once the file is valid.</source>
+        <translation>Für das Personal: Datei korrigieren (prüfen mit
+kiosk config check {file}).
+Der Kiosk startet von selbst, sobald die Datei gültig ist.</translation>
     </message>
 </context>
 <context>

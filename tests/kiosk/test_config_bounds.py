@@ -86,3 +86,34 @@ def test_config_check_prints_the_same_and_exits_1(tmp_path, data_dir, case):
     with pytest.raises(config.ConfigError) as caught:
         config.load(path)
     assert proc.stderr.strip() == f"kiosk: {caught.value}"
+
+
+TEMPLATE_HEAD = b'[template]\nname = "t"\nconsent_text = "c"\n[[questions]]\n'
+TEMPLATE_CASES = {
+    # name: (file name, content, line named, words)
+    "toml nested lists": ("t.toml", TEMPLATE_HEAD + b"text = " + b"[" * 1000 + b"]" * 1000 + b"\n", 5,
+                          "nested more than"),
+    "toml huge integer": ("t.toml", TEMPLATE_HEAD + b'text = "q"\nanswer_s = ' + b"9" * 5000 + b"\n", 6,
+                          f"more than {MAX_DIGITS} digits"),
+    "toml NUL byte": ("t.toml", TEMPLATE_HEAD + b'text = "q\x00"\n', 5, "NUL byte"),
+    "json nested lists": ("t.json", b'{"template": {"name": "t", "consent_text": "c"},\n "questions": '
+                          + b"[" * 1000 + b"]" * 1000 + b"}", 2, "nested more than"),
+    "json huge integer": ("t.json", b'{"template": {"name": "t", "consent_text": "c"},\n "questions": [{"text": "q",\n'
+                          b' "answer_s": ' + b"9" * 5000 + b"}]}", 3, f"more than {MAX_DIGITS} digits"),
+    "json syntax": ("t.json", b'{"template": {"name": "t",\n "consent_text": "c"}}}', 2, "not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("case", TEMPLATE_CASES, ids=list(TEMPLATE_CASES))
+def test_template_import_names_file_line_and_fix(tmp_path, data_dir, case):
+    from kiosk.sessions import templates
+    name, content, line, words = TEMPLATE_CASES[case]
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(templates.TemplateError) as caught:
+        templates.load(path)
+    assert caught.value.problems[0].line == line and words in str(caught.value) and "Fix:" in str(caught.value)
+    proc = subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(data_dir), "templates", "import",
+                           str(path)], env=ENV, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr + proc.stdout
+    assert f"{path}:{line}:" in proc.stderr + proc.stdout and words in proc.stderr + proc.stdout

@@ -60,7 +60,8 @@ def main(width: int, height: int, high_contrast: bool, language: str = "") -> di
         flow.state, flow.plan, flow.deadline = state, plan, window.clock() + 20
         flow.question_index, flow.practice, flow.retakes_left, flow.attempt = 0, False, 2, 1
         flow.help_shown = state is State.DEVICE_CHECK
-        flow.message = "code_bad" if state is State.CODE else ""
+        flow.message = "code_locked" if state is State.CODE else ""      # the longest message there
+        window.screens[State.ATTRACT].show_admin_not_set_up(state is State.ATTRACT)
         window._show(flow.snapshot())
         app.processEvents()
         if window.geometry() != screen_rect:

@@ -68,6 +68,10 @@ class DevicesPage(QWidget):
         self.meter.setValue(int(METER_FLOOR_DBFS))
         self.status = QLabel()
         self.status.setWordWrap(True)
+        # What the welcome screen and `kiosk doctor` say about the devices (kiosk.capture.health), for staff.
+        self.booth = QLabel()
+        self.booth.setObjectName("booth_state")
+        self.booth.setWordWrap(True)
         self.playback = PlaybackWidget()
         self.playback.hide()
 
@@ -86,6 +90,7 @@ class DevicesPage(QWidget):
         hint.setProperty("role", "hint")
         hint.setWordWrap(True)
         left = QVBoxLayout()
+        left.addWidget(self.booth)
         left.addLayout(form)
         left.addLayout(buttons)
         left.addWidget(hint)
@@ -165,13 +170,20 @@ class DevicesPage(QWidget):
     def refresh(self) -> None:
         if not self._found:
             self.fill({"cameras": [], "microphones": []})     # the current settings, no probing
-        self.preview_timer.start()
+        if self.services.recorder is not None:
+            self.services.recorder.reopen_camera()            # closed between candidates; closed again when the
+        self.preview_timer.start()                            # console closes (FlowRunner.rest_camera)
 
     def leave(self) -> None:
         self.preview_timer.stop()
         self.playback.unload()
 
     def update_preview(self) -> None:
+        if self.services.devices is not None:
+            state = self.services.devices.state()
+            text = "\n".join([state.notice or "The booth is ready.", state.camera.summary, state.microphone.summary])
+            if self.booth.text() != text:
+                self.booth.setText(text)
         recorder = self.services.recorder
         if recorder is None:
             self.preview.setText("No recorder")

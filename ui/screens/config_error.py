@@ -2,16 +2,19 @@
 
 Exiting would not help anyone: under a supervisor (systemd, cage at boot) the app would restart in a loop with nothing
 on screen. So the window stays up with the message (file, line and fix, as `kiosk config check` prints it) until the
-app is stopped; staff correct kiosk.toml and restart the kiosk.
+app is stopped or the file is corrected: it is checked every 2 s, and once it loads the kiosk starts in the same
+process (re-executed with the same command line), so staff only have to save the fixed file.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
+from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
@@ -25,6 +28,8 @@ SWALLOWED_KEYS = ("Ctrl+Q", "Ctrl+W", "Alt+F4", "Esc")
 
 
 class ConfigErrorScreen(QWidget):
+    state_shown = Signal(str)          # the supervisor's view (ui.supervision): this screen is its only state
+
     def __init__(self, message: str, config_file: str, *, kiosk_mode: bool = True,
                  screen_size: tuple[int, int] | None = None) -> None:
         super().__init__()
@@ -43,8 +48,9 @@ class ConfigErrorScreen(QWidget):
                                      "config_error_candidate")
         self.message = self._label(message, "error", "config_error_message")
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.howto = self._label(translate("ConfigError", "For staff: correct the file, check it with\n"
-                                                          "kiosk config check {file}\nthen restart the kiosk.")
+        self.howto = self._label(translate("ConfigError", "For staff: correct the file (check it with\n"
+                                                          "kiosk config check {file}).\nThe kiosk starts by "
+                                                          "itself once the file is valid.")
                                  .format(file=config_file), "hint", "config_error_howto")
         layout = QVBoxLayout(self)
         unit = metrics.unit
@@ -88,8 +94,24 @@ class ConfigErrorScreen(QWidget):
         self.close()
 
 
+RECHECK_MS = 2000
+
+
+def _restart_when_fixed(config_file: str) -> None:
+    """The file is good again: start the kiosk in this same process (same command line and environment, same PID
+    for a supervisor), so staff only have to save the corrected file."""
+    from kiosk import config as configmod
+    try:
+        configmod.load(Path(config_file))
+    except configmod.ConfigError:
+        return
+    log.info("%s is valid now: starting the kiosk", config_file)
+    os.execv(sys.executable, [sys.executable, *sys.argv])
+
+
 def run(message: str, config_file: str, kiosk_mode: bool = True) -> int:
-    """Show `message` full screen until the app is stopped (SIGTERM, Ctrl+C); returns the exit code, 0."""
+    """Show `message` full screen until the app is stopped (SIGTERM, Ctrl+C) or the file is corrected (then the
+    kiosk starts in its place); returns the exit code, 0."""
     from ui.app import EXIT_USAGE, display_problem
     problem = display_problem()
     if problem:
@@ -105,5 +127,16 @@ def run(message: str, config_file: str, kiosk_mode: bool = True) -> int:
     wake.timeout.connect(lambda: None)
     window.show_full()
     log.error("the kiosk shows a settings error instead of starting: %s", message)
+    # Ready (and pinging the watchdog) as far as systemd is concerned: the screen is what staff need, and a unit
+    # that never became ready would be killed and restarted at its start timeout, again and again.
+    from ui.supervision import Supervision
+    supervision = Supervision(window, status=lambda state=None: "settings error in kiosk.toml: see the screen")
+    supervision.start()
+    recheck = QTimer()
+    recheck.timeout.connect(lambda: _restart_when_fixed(config_file))
+    recheck.start(RECHECK_MS)
     app.setQuitOnLastWindowClosed(True)
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        supervision.stopping()

@@ -11,6 +11,7 @@ from PySide6.QtMultimedia import QMediaPlayer
 
 from kiosk import config as configmod
 from kiosk.capture.demo import DemoCamera, DemoMicrophone
+from kiosk.capture.health import DeviceWatch
 from kiosk.cli import Context
 from kiosk.events import EventBus
 from kiosk.paths import DataDir
@@ -30,8 +31,9 @@ def recorder_services(tmp_path):
     settings = RecorderSettings.from_config(config)
     recorder = Recorder(DemoCamera(settings.size, settings.fps), DemoMicrophone(), settings, EventBus())
     recorder.open()
+    devices = DeviceWatch(config, recorder, recorder.bus, demo=True)
     services = SimpleNamespace(ctx=Context(data=DataDir(tmp_path / "data").ensure(), config=config), bus=recorder.bus,
-                               store=None, db=None, recorder=recorder)
+                               store=None, db=None, recorder=recorder, devices=devices)
     yield services
     recorder.close()
 
@@ -49,6 +51,9 @@ def test_preview_meter_test_recording_and_save(qtbot, recorder_services):
     assert page.size.currentData() == "320x180" and page.profile.currentData() == "webm-vp8-opus"
     qtbot.waitUntil(lambda: page.preview.pixmap() is not None and not page.preview.pixmap().isNull(), timeout=5000)
     qtbot.waitUntil(lambda: page.meter.value() > METER_FLOOR_DBFS, timeout=5000)   # the demo tone is heard
+    # The same device state as the welcome screen and `kiosk doctor` (kiosk.capture.health).
+    assert page.booth.text().splitlines()[:2] == ["The booth is ready.", "Camera (demo camera): demo. A test pattern "
+                                                  "(--demo or camera.spec = 'demo'), not a candidate's picture"]
 
     page.start_test()
     assert not page.test_button.isEnabled()
