@@ -217,21 +217,10 @@ def decrypt_to(path: Path, identities: Sequence[x25519.Identity], out: BinaryIO)
     return writer.digest.hexdigest()
 
 
-def filesystem_type(path: Path | str) -> str:
-    """The type of the filesystem `path` is on (tmpfs, ext4, vfat ...), from the kernel's mount table; "" when
-    unknown (no /proc)."""
-    types = {}
-    with contextlib.suppress(OSError), open("/proc/self/mountinfo", encoding="utf-8") as handle:
-        for line in handle:
-            before, _, after = line.partition(" - ")
-            types[before.split()[4].replace("\\040", " ")] = after.split()[0]
-    real = os.path.realpath(path)
-    mount = max((m for m in types if real == m or real.startswith(m.rstrip("/") + "/")), key=len, default="")
-    return types.get(mount, "")
-
-
 def private_memory_dir() -> Path:
     """A folder in RAM (tmpfs) that only this user can enter: $XDG_RUNTIME_DIR, else /dev/shm."""
+    from kiosk.export.targets import filesystem_type
+
     for candidate in (os.environ.get("XDG_RUNTIME_DIR", ""), "/dev/shm"):
         if candidate and os.path.isdir(candidate) and filesystem_type(candidate) in ("tmpfs", "ramfs"):
             return Path(os.path.realpath(candidate))
