@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[3]
 NAME = "Canary Kandidatin-Ölmez"
 CODE = "CANARY-CODE-5150"
 REF = "CANARY-REF-8086"
-CANARIES = [NAME.encode(), CODE.encode(), REF.encode(), b"Kandidatin"]
+TRANSCRIPT = "Kanarienvogel-Gehaltswunsch"
+CANARIES = [NAME.encode(), CODE.encode(), REF.encode(), b"Kandidatin", TRANSCRIPT.encode()]
 
 
 def _kiosk(data: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
@@ -52,6 +53,7 @@ def test_delete_leaves_no_byte_of_the_candidate_in_any_file_under_the_data_dir(t
         interview, path = store.begin(plan, "webm-vp8-opus")
         result = record_real_take(path, 1.0, uuid=uuid)
         store.finish(interview, "completed", result.metadata, None)
+        _transcribed(interview)
         enqueue_interview(interview, data, config)
         # An earlier upgrade kept a copy of the database from before its migration: it holds the candidate too.
         db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -88,6 +90,50 @@ def test_delete_leaves_no_byte_of_the_candidate_in_any_file_under_the_data_dir(t
     assert any(n == f"{uuid}.session.json.age" for n in names)
     assert all(len(f["sha256"]) == 64 and f["bytes"] > 0 for f in detail["files"])
     assert not {"candidate_name", "code", "candidate_ref"} & set(detail)
+
+
+def _transcribed(interview) -> None:
+    """A transcript passage (indexed by FTS5, which keeps deleted words in its segments until they are merged)."""
+    from kiosk.db.models import Recording, TranscriptPassage
+
+    recording = Recording.get(Recording.interview == interview)
+    TranscriptPassage.create(interview=interview, recording=recording, chapter_index=0, label="Question 1",
+                             start=0.0, end=1.0, text=f"my {TRANSCRIPT} is high", words=[])
+
+
+def test_retention_erases_the_take_and_the_personal_data_and_keeps_the_row_and_the_audit(tmp_path):
+    import datetime as dt
+
+    from kiosk.db.models import AuditLog, Interview, Recording, utcnow
+    from kiosk.sessions import retention
+
+    centre = make_centre_key(tmp_path)
+    config = configmod.Config()
+    for name, value in (("privacy.recipients", [centre.recipient]), ("storage.min_free_mb", 50),
+                        ("storage.retention_days", 1), ("storage.retention_requires_sync", False)):
+        config.set(name, value)
+    data = DataDir(tmp_path / "data").ensure()
+    store = SessionStore.open(data, config)
+    try:
+        scheduled = store.schedule("general", code=CODE, candidate_name=NAME, candidate_ref=REF)
+        interview, path = store.begin(store.find_plan(CODE), "webm-vp8-opus")
+        result = record_real_take(path, 1.0, uuid=scheduled.uuid)
+        store.finish(interview, "completed", result.metadata, None)
+        _transcribed(interview)
+        enqueue_interview(interview, data, config)
+        long_ago = utcnow() - dt.timedelta(days=3)
+        Recording.update(ended_at=long_ago).execute()
+        Interview.update(ended_at=long_ago).execute()
+        report = retention.apply(config, data=data)
+        assert [d.uuid for d in report.deleted] == [scheduled.uuid]
+        kept = Interview.get(Interview.uuid == scheduled.uuid)
+        assert kept.purged_at is not None and (kept.status, kept.candidate_name, kept.code) == ("completed", "", "")
+        (audit,) = AuditLog.select().where(AuditLog.action == "retention.delete")
+        assert {f["name"].rsplit(".", 2)[-1] for f in audit.detail["files"]} >= {"age", "sig"}
+    finally:
+        close_database()
+    assert bytes_found(data.root, CANARIES) == {}
+    assert list(data.recordings.iterdir()) == [] and list(data.sync.glob(f"{scheduled.uuid}*")) == []
 
 
 def test_scrubbing_a_pre_migration_copy_keeps_the_other_interviews(tmp_path):
