@@ -10,14 +10,13 @@ The standard `age` tool decrypts every sealed file with the centre's identity: `
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, Sequence
+from typing import BinaryIO, Iterable, Sequence
 
 import pyrage
 from pyrage import x25519
@@ -229,15 +228,26 @@ def private_memory_dir() -> Path:
                        "or mount a tmpfs on /dev/shm")
 
 
-@contextlib.contextmanager
-def playback_copy(path: Path, identities: Sequence[x25519.Identity]) -> Iterator[Path]:
-    """A decrypted copy of `path` in a private folder in RAM, removed when the block ends."""
-    folder = Path(tempfile.mkdtemp(prefix="kiosk-play-", dir=private_memory_dir()))
-    os.chmod(folder, PRIVATE_DIR)
-    try:
-        plain = folder / path.name[: -len(SUFFIX)] if is_sealed(path) else folder / path.name
-        with create_private(plain) as out:
-            decrypt_to(path, identities, out)
-        yield plain
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+class PlaybackCopy:
+    """A decrypted copy of a sealed take in a private folder in RAM, for the admin's player; `close()` (or the end
+    of a with block) removes it."""
+
+    def __init__(self, sealed: Path, identities: Sequence[x25519.Identity]) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="kiosk-play-", dir=private_memory_dir()))
+        os.chmod(self.folder, PRIVATE_DIR)
+        self.path = self.folder / (sealed.name[: -len(SUFFIX)] if is_sealed(sealed) else sealed.name)
+        try:
+            with create_private(self.path) as out:
+                decrypt_to(sealed, identities, out)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, *exc) -> None:
+        self.close()
