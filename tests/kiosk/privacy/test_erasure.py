@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kiosk import config as configmod
 from kiosk.db.database import close_database, db, open_database
 from kiosk.paths import DataDir
@@ -158,3 +160,41 @@ def test_scrubbing_a_pre_migration_copy_keeps_the_other_interviews(tmp_path):
         assert with_detail == 1                    # the other interview's history is left as it was
     finally:
         conn.close()
+
+
+@pytest.mark.qt_log_ignore(r"does not support propagateSizeHints", r"pipewire", r"No RHI backend")
+def test_the_console_asks_then_erases_off_the_ui_thread(qtbot, tmp_path):
+    from types import SimpleNamespace
+
+    from kiosk.cli import Context
+    from kiosk.db.models import AuditLog, Interview
+    from kiosk.events import EventBus
+    from ui.admin.console import AdminConsole
+
+    data = DataDir(tmp_path / "data").ensure()
+    config = configmod.Config()
+    config.set("storage.min_free_mb", 50)
+    store = SessionStore.open(data, config)
+    try:
+        scheduled = store.schedule("general", code=CODE, candidate_name=NAME, candidate_ref=REF)
+        interview, path = store.begin(store.find_plan(CODE), "webm-vp8-opus")
+        store.finish(interview, "completed", record_real_take(path, 1.0, uuid=scheduled.uuid).metadata, None)
+        console = AdminConsole(SimpleNamespace(ctx=Context(data=data, config=config), bus=EventBus(), store=store,
+                                               db=db, recorder=None))
+        qtbot.addWidget(console)
+        console.show()
+        asked = []
+        console.confirm = lambda text: asked.append(text) or len(asked) > 1     # "no" first, then "yes"
+        console.sessions.open_session(scheduled.uuid)
+        detail = console.sessions.detail
+        detail.delete_button.click()
+        assert len(asked) == 1 and Interview.select().count() == 1              # the admin said no
+        with qtbot.waitSignal(console.erased, timeout=60000):
+            detail.delete_button.click()
+        assert Interview.select().count() == 0 and console.sessions.currentWidget() is console.sessions.list
+        (entry,) = AuditLog.select().where(AuditLog.action == "delete")
+        assert entry.actor == "admin" and entry.target == scheduled.uuid
+        console.close_console("closed")
+    finally:
+        close_database()
+    assert bytes_found(data.root, CANARIES) == {}
