@@ -38,8 +38,9 @@ class RetentionRunner:
 
     def __init__(self, config: Config, *, busy: Callable[[], bool] | None = None,
                  interval_s: float = RETENTION_INTERVAL_S, poll_s: float = 0.5,
-                 on_report: Callable[[object], None] | None = None) -> None:
+                 on_report: Callable[[object], None] | None = None, data: DataDir | None = None) -> None:
         self.config = config
+        self.data = data
         self._busy = busy or (lambda: False)
         self.interval_s = interval_s
         self.poll_s = poll_s
@@ -93,7 +94,7 @@ class RetentionRunner:
         from kiosk.sessions import retention
         started = time.monotonic()
         try:
-            report = retention.apply(self.config)
+            report = retention.apply(self.config, data=self.data)
         except Exception as exc:     # the next run tries again; the kiosk keeps recording
             self.last_error = str(exc)
             log.exception("retention could not run")
@@ -126,7 +127,8 @@ class BackgroundJobs:
         from kiosk.sync import worker
         from kiosk.transcripts import jobs as transcript_jobs
         self.sync = worker.start_if_enabled(self.config, self.data, busy=self.busy, bus=self.bus)
-        self.retention = RetentionRunner(self.config, busy=self.busy, interval_s=self.retention_interval_s).start()
+        self.retention = RetentionRunner(self.config, busy=self.busy, interval_s=self.retention_interval_s,
+                                         data=self.data).start()
         self.transcripts = transcript_jobs.start_if_enabled(
             self.config, self.data, busy=self.busy, template_of=SessionStore(self.data, self.config).get_template)
         log.info("background jobs started: sync %s, retention every %.1f h, transcripts %s",

@@ -77,7 +77,7 @@ def _run(args, ctx) -> int:
         print(json.dumps({"ok": True, **result.to_json()}))
     else:
         print(f"exported {result.sessions} session(s), {result.files} file(s), {result.payload_bytes / 1e6:.1f} MB "
-              f"to {result.path} in {result.seconds:.1f} s; verified against the manifest")
+              f"to {result.path} in {result.seconds:.1f} s; verified against the manifest; {result.modes}")
     return 0
 
 

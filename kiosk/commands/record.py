@@ -156,7 +156,10 @@ def run(args, ctx) -> int:
             signal.signal(sig, handler)
     try:  # best-effort: the take is safe on disk; a database problem must not fail or lose it
         from kiosk.sessions import SessionStore
-        SessionStore.open(ctx.data, ctx.config).register_cli_take(result.metadata)
+        store = SessionStore.open(ctx.data, ctx.config)
+        kept = store.register_cli_take(result.metadata)
+        # Sealed to privacy.recipients by now: name the file that is on disk (<take>.age).
+        result.metadata["recording_path"] = store.get(kept.uuid).recording_path or result.metadata["recording_path"]
     except Exception as exc:
         later = ("the next start adopts it (or now: 'kiosk sessions recover')" if ctx.data.recordings.resolve() in
                  out.resolve().parents else f"to register it, move it into {ctx.data.recordings} and run "

@@ -234,7 +234,8 @@ def _retention(args, ctx) -> int:
 
     if open_store(ctx) is None:
         return EXIT_FAILED
-    report = retention.apply(ctx.config, dry_run=args.dry_run, actor="cli" if not args.dry_run else "system")
+    report = retention.apply(ctx.config, dry_run=args.dry_run, actor="cli" if not args.dry_run else "system",
+                             data=ctx.data)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:

@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from kiosk.privacy import PrivacyError, crypto, manifest, signing
+from kiosk.privacy import PrivacyError, chain, crypto, manifest, signing
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -48,22 +48,22 @@ def _pinned_key(args, ctx):
 
 
 def _session_events(found: Path, document: dict, identities) -> tuple[list | None, str]:
-    """The events of the session JSON the manifest names, and a note when they cannot be read."""
-    entry = next((f for f in document.get("files") or [] if f.get("role") == "session"), None)
-    if entry is None:
-        return None, "the manifest names no session JSON: the event chain was not checked"
-    path = found.with_name(str(entry.get("name")))
-    if not path.exists():
-        return None, f"{path.name} is missing: the event chain was not checked"
-    if entry.get("encrypted"):
+    """The events of the interview's session JSON beside the manifest (an export's session.json, or the
+    <uuid>.session.json sync uploads; either sealed), and a note when they cannot be read."""
+    names = ("session.json", f"{document.get('interview')}.session.json")
+    candidates = [found.with_name(n) for n in names] + [crypto.sealed_name(found.with_name(n)) for n in names]
+    path = next((p for p in candidates if p.exists()), None)
+    if path is None:
+        return None, f"no session JSON beside {found.name}: the event chain was not checked"
+    if crypto.is_sealed(path):
         if not identities:
             return None, f"{path.name} is encrypted: pass --identity to check the event chain inside it"
         data = crypto.open_bytes(path, identities)
     else:
         data = path.read_bytes()
     try:
-        return json.loads(data).get("events") or [], ""
-    except (ValueError, AttributeError):
+        return [chain.from_document(e) for e in json.loads(data).get("events") or []], ""
+    except (ValueError, AttributeError, TypeError):
         return [{"kind": "unreadable session JSON"}], ""
 
 

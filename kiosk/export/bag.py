@@ -5,8 +5,8 @@ The bag:
     kiosk-export-20261125T013000/
       bagit.txt  bag-info.txt  manifest-sha256.txt  tagmanifest-sha256.txt
       data/sessions.csv
-      data/sessions/<date>_<uuid8>/session.json      (seed metadata + events + file hashes)
-      data/sessions/<date>_<uuid8>/<recording files>
+      data/sessions/<date>_<uuid8>/session.json      (seed metadata + events + file hashes; .age when sealed)
+      data/sessions/<date>_<uuid8>/<recording files>  (with each take's signed .manifest.json and .sig)
 
 How it stays trustworthy:
 - It is written under a temporary name (``.kiosk-export-...-pid<PID>.partial``) in the target and renamed only after
@@ -18,6 +18,7 @@ How it stays trustworthy:
   NUL, nothing FAT/exFAT/NTFS refuse, at most 100 UTF-8 bytes), and every destination is checked to lie inside the
   bag before it is opened; files are created exclusively, never overwritten.
 - Sources are hashed while they are copied (one read); the copy is then verified by reading it back.
+- Private: files 0600 and folders 0700 where the file system has modes (FAT has none: the result says so).
 
 The engine (`export_bag`) takes plain `ExportSession` objects and knows nothing of the database;
 kiosk.export.service wires it to kiosk.db and the interview document (kiosk.sessions.document).
@@ -43,7 +44,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from kiosk import __version__
-from kiosk.export.targets import fat_limit_problem, filesystem_type, free_bytes
+from kiosk.export.targets import FAT_TYPES, fat_limit_problem, filesystem_type, free_bytes
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ class ExportSession:
     document: dict[str, Any]       # written as session.json (seed metadata + events)
     row: dict[str, Any]            # its line in sessions.csv (keys from CSV_FIELDS)
     files: list[ExportFile] = field(default_factory=list)
+    # Encrypts session.json (written as session.json.age) when the kiosk encrypts at rest; None: plain.
+    seal: Callable[[bytes], bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,10 +119,12 @@ class ExportResult:
     payload_bytes: int
     seconds: float
     verified: bool
+    modes: str = ""                # what protects the files on the target from other users (see modes_note)
 
     def to_json(self) -> dict[str, Any]:
         return {"path": str(self.path), "sessions": self.sessions, "files": self.files,
-                "payload_bytes": self.payload_bytes, "seconds": round(self.seconds, 3), "verified": self.verified}
+                "payload_bytes": self.payload_bytes, "seconds": round(self.seconds, 3), "verified": self.verified,
+                "modes": self.modes}
 
 
 ProgressCallback = Callable[[ExportProgress], None]
@@ -232,10 +237,22 @@ def _drop_cache(fd: int) -> None:
             pass
 
 
+# File systems without Unix modes: chmod fails or is ignored there, and every user can read every file.
+MODELESS_TYPES = FAT_TYPES + ("exfat", "ntfs", "ntfs3", "fuseblk")
+
+
+def modes_note(fstype: str) -> str:
+    """What the export report says about who can read the bag's files."""
+    if fstype in MODELESS_TYPES:
+        return (f"{fstype} has no file permissions: anyone with the stick can read what is not encrypted (set "
+                f"privacy.recipients so recordings and session.json are sealed)")
+    return "files 0600, folders 0700 (only this kiosk's user)"
+
+
 def _write_file(dest: Path, chunks: Iterable[bytes], meter: _Meter | None) -> tuple[str, int]:
-    """Create `dest` exclusively, write, fsync; returns (sha256, size)."""
+    """Create `dest` exclusively (0600 where the file system has modes), write, fsync; returns (sha256, size)."""
     digest, size = hashlib.sha256(), 0
-    with open(dest, "xb") as out:
+    with os.fdopen(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
         for chunk in chunks:
             digest.update(chunk)
             out.write(chunk)
@@ -356,7 +373,7 @@ def export_bag(sessions: Sequence[ExportSession], target: Path, *, progress: Pro
     plan: list[tuple[ExportSession, str, list[tuple[ExportFile, str, int]]]] = []
     for session in sessions:
         folder = _unique(session_folder(session), folders)
-        names: set[str] = {"session.json"}
+        names: set[str] = {"session.json", "session.json.age"}
         files = []
         for f in session.files:
             try:
@@ -369,7 +386,8 @@ def export_bag(sessions: Sequence[ExportSession], target: Path, *, progress: Pro
     payload_total = sum(size for _, _, files in plan for _, _, size in files)
     json_estimate = sum(len(json.dumps(s.document, ensure_ascii=False, default=str)) * 2 + 4096 for s in sessions)
 
-    problem = fat_limit_problem(filesystem_type(target), (size for _, _, files in plan for _, _, size in files))
+    fstype = filesystem_type(target)
+    problem = fat_limit_problem(fstype, (size for _, _, files in plan for _, _, size in files))
     if problem:
         raise ExportError(problem)
     free, block = free_bytes(target)
@@ -384,13 +402,14 @@ def export_bag(sessions: Sequence[ExportSession], target: Path, *, progress: Pro
     temp = target / f".{final_name}-pid{os.getpid()}.partial"
     meter = _Meter(2 * payload_total, progress, cancel)
     try:
-        temp.mkdir()
+        temp.mkdir(mode=0o700)
         payload: list[tuple[str, str, int]] = []       # (bag-relative path, sha256, bytes)
         rows = []
         for session, folder, files in plan:
             meter.check_cancel()
             folder_path = _inside(temp, temp / "data" / "sessions" / folder)
-            folder_path.mkdir(parents=True)
+            for folder_part in (temp / "data", temp / "data" / "sessions", folder_path):
+                folder_part.mkdir(mode=0o700, exist_ok=folder_part != folder_path)
             entries = []
             for f, name, _ in files:
                 rel = f"data/sessions/{folder}/{name}"
@@ -400,8 +419,11 @@ def export_bag(sessions: Sequence[ExportSession], target: Path, *, progress: Pro
                 entries.append({"path": rel, "original_name": f.name, "sha256": sha, "bytes": size})
             document = {**session.document, "export": {"folder": f"data/sessions/{folder}", "files": entries}}
             blob = (json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n").encode("utf-8")
-            rel = f"data/sessions/{folder}/session.json"
-            sha, size = _write_file(_inside(temp, folder_path / "session.json"), [blob], None)
+            document_name = "session.json" if session.seal is None else "session.json.age"
+            if session.seal is not None:
+                blob = session.seal(blob)
+            rel = f"data/sessions/{folder}/{document_name}"
+            sha, size = _write_file(_inside(temp, folder_path / document_name), [blob], None)
             payload.append((rel, sha, size))
             rows.append({**session.row, "uuid": session.uuid, "folder": f"sessions/{folder}",
                          "files": len(entries), "bytes": sum(e["bytes"] for e in entries)})
@@ -455,7 +477,8 @@ def export_bag(sessions: Sequence[ExportSession], target: Path, *, progress: Pro
     meter.phase, meter.current = "done", ""
     meter.add(0, force=True)
     files = sum(len(f) for _, _, f in plan)
-    result = ExportResult(target / final_name, len(sessions), files, payload_total, time.monotonic() - started, True)
+    result = ExportResult(target / final_name, len(sessions), files, payload_total, time.monotonic() - started, True,
+                          modes_note(fstype))
     log.info("exported %d session(s), %d file(s), %s to %s in %.1f s", result.sessions, files, _mb(payload_total),
              result.path, result.seconds)
     return result
@@ -500,7 +523,7 @@ def verify_bag(bag: Path, meter: _Meter | None = None) -> list[str]:
                 if meter is not None:
                     meter.current = rel
                 actual, _ = _hash_file(path, meter if manifest.startswith("manifest") and rel.startswith(
-                    "data/sessions/") and not rel.endswith("/session.json") else None)
+                    "data/sessions/") and not rel.endswith(("/session.json", "/session.json.age")) else None)
             except ExportError:
                 problems.append(f"{rel}: outside the bag")
                 continue

@@ -11,6 +11,8 @@ from typing import Sequence
 
 from kiosk.export.bag import (ExportCancelled, ExportError, ExportFile, ExportResult, ExportSession,
                                 ProgressCallback, export_bag)
+from kiosk.privacy import crypto
+from kiosk.privacy.takes import travelling_files
 from kiosk.sessions import queries
 from kiosk.sessions.document import session_document
 from kiosk.sessions.files import caption_files
@@ -43,19 +45,26 @@ def select_interviews(since: dt.date | None = None, until: dt.date | None = None
     return [i for i in chosen if queries.started_within(i, since, until)]
 
 
-def to_export_session(interview) -> ExportSession:
+def to_export_session(interview, recipients: Sequence = ()) -> ExportSession:
+    """The interview as the bag engine takes it. With `recipients` (the centre's age keys) the session.json is
+    sealed and sessions.csv, which stays plain text, leaves out the code and the name."""
     files = queries.finished_files(interview)
     started = interview.started_at or interview.created_at
     duration = interview.recording_duration
     # The folder is named by date and uuid only: names and codes are personal data and never reach a file name
     # (they travel inside session.json and sessions.csv).
     label = started.astimezone().strftime("%Y-%m-%d") if started else ""
+    sealed = bool(recipients)
     return ExportSession(
         uuid=interview.uuid, label=label, document=session_document(interview),
-        row={"code": interview.code, "candidate": interview.candidate_name, "started_at": _iso(interview.started_at),
-             "ended_at": _iso(interview.ended_at), "duration_s": "" if duration is None else round(duration, 1),
-             "status": interview.status, "sync_state": sync_summary(interview)},
-        files=[ExportFile(p, p.name) for media in files for p in (media, *caption_files(media))])
+        row={"code": "" if sealed else interview.code, "candidate": "" if sealed else interview.candidate_name,
+             "started_at": _iso(interview.started_at), "ended_at": _iso(interview.ended_at),
+             "duration_s": "" if duration is None else round(duration, 1), "status": interview.status,
+             "sync_state": sync_summary(interview)},
+        # Each take with its captions, and its signed manifest (the centre checks it with ssh-keygen -Y verify).
+        files=[ExportFile(p, p.name) for media in files
+               for p in (media, *caption_files(media), *travelling_files(media))],
+        seal=(lambda blob: crypto.seal_bytes(blob, recipients)) if sealed else None)
 
 
 def export_sessions(store: SessionStore, target: Path, *, since: dt.date | None = None, until: dt.date | None = None,
@@ -73,7 +82,8 @@ def export_sessions(store: SessionStore, target: Path, *, since: dt.date | None 
     interviews = select_interviews(since, until, uuids)
     if not interviews:
         raise ExportError("No sessions match. Fix: pick sessions or widen the date range (--since/--until).")
-    sessions = [to_export_session(i) for i in interviews]
+    recipients = crypto.parse_recipients(store.config["privacy.recipients"]) if store.config is not None else []
+    sessions = [to_export_session(i, recipients) for i in interviews]
     try:
         result = export_bag(sessions, Path(target), progress=progress, cancel=cancel)
     except ExportError as exc:

@@ -51,6 +51,19 @@ def event_fields(seq: int, time: dt.datetime | str, offset_s: float | None, kind
             "detail": plain_json(detail)}
 
 
+def from_document(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """An event as the session JSON shows it (kiosk.sessions.document), in the chain's canonical form, with its
+    links: what `check` takes."""
+    time = entry.get("time")
+    try:
+        time = time_text(dt.datetime.fromisoformat(time)) if isinstance(time, str) else time
+    except ValueError:
+        pass                                  # an edited time: the hash check names it
+    fields = event_fields(entry.get("seq"), time, entry.get("offset_s"), entry.get("kind"),
+                          entry.get("question_index"), entry.get("recording"), entry.get("detail"))
+    return {**fields, "prev_sha256": entry.get("prev_sha256"), "sha256": entry.get("sha256")}
+
+
 def plain_json(value: Any) -> Any:
     """`value` as it comes back from a JSON column: tuples become lists, other objects their str."""
     return json.loads(json.dumps(value, default=str)) if value is not None else None

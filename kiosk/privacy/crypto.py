@@ -10,14 +10,13 @@ The standard `age` tool decrypts every sealed file with the centre's identity: `
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator, Sequence
+from typing import BinaryIO, Iterable, Sequence
 
 import pyrage
 from pyrage import x25519
@@ -217,21 +216,10 @@ def decrypt_to(path: Path, identities: Sequence[x25519.Identity], out: BinaryIO)
     return writer.digest.hexdigest()
 
 
-def filesystem_type(path: Path | str) -> str:
-    """The type of the filesystem `path` is on (tmpfs, ext4, vfat ...), from the kernel's mount table; "" when
-    unknown (no /proc)."""
-    types = {}
-    with contextlib.suppress(OSError), open("/proc/self/mountinfo", encoding="utf-8") as handle:
-        for line in handle:
-            before, _, after = line.partition(" - ")
-            types[before.split()[4].replace("\\040", " ")] = after.split()[0]
-    real = os.path.realpath(path)
-    mount = max((m for m in types if real == m or real.startswith(m.rstrip("/") + "/")), key=len, default="")
-    return types.get(mount, "")
-
-
 def private_memory_dir() -> Path:
     """A folder in RAM (tmpfs) that only this user can enter: $XDG_RUNTIME_DIR, else /dev/shm."""
+    from kiosk.export.targets import filesystem_type
+
     for candidate in (os.environ.get("XDG_RUNTIME_DIR", ""), "/dev/shm"):
         if candidate and os.path.isdir(candidate) and filesystem_type(candidate) in ("tmpfs", "ramfs"):
             return Path(os.path.realpath(candidate))
@@ -240,15 +228,26 @@ def private_memory_dir() -> Path:
                        "or mount a tmpfs on /dev/shm")
 
 
-@contextlib.contextmanager
-def playback_copy(path: Path, identities: Sequence[x25519.Identity]) -> Iterator[Path]:
-    """A decrypted copy of `path` in a private folder in RAM, removed when the block ends."""
-    folder = Path(tempfile.mkdtemp(prefix="kiosk-play-", dir=private_memory_dir()))
-    os.chmod(folder, PRIVATE_DIR)
-    try:
-        plain = folder / path.name[: -len(SUFFIX)] if is_sealed(path) else folder / path.name
-        with create_private(plain) as out:
-            decrypt_to(path, identities, out)
-        yield plain
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+class PlaybackCopy:
+    """A decrypted copy of a sealed take in a private folder in RAM, for the admin's player; `close()` (or the end
+    of a with block) removes it."""
+
+    def __init__(self, sealed: Path, identities: Sequence[x25519.Identity]) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="kiosk-play-", dir=private_memory_dir()))
+        os.chmod(self.folder, PRIVATE_DIR)
+        self.path = self.folder / (sealed.name[: -len(SUFFIX)] if is_sealed(sealed) else sealed.name)
+        try:
+            with create_private(self.path) as out:
+                decrypt_to(sealed, identities, out)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -65,13 +65,17 @@ def audit_files(erased: Iterable[ErasedFile]) -> list[dict]:
 
 
 def compact(database) -> bool:
-    """After rows were deleted: rewrite the file without free pages and empty the WAL. Returns False when another
-    connection's read kept the WAL from being emptied (the next erasure, or the next start, finishes it)."""
+    """After rows were deleted: full-text indexes merged (FTS5 keeps deleted words in its segments until then), the
+    file rewritten without free pages, the WAL emptied. Returns False when another connection's read kept the WAL
+    from being emptied (the next erasure finishes it)."""
+    fts = database.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE "
+                               "'CREATE VIRTUAL TABLE%USING fts5%'").fetchall()
+    for (name,) in fts:
+        database.execute_sql(f'INSERT INTO "{name}" ("{name}") VALUES (\'optimize\')')
     database.execute_sql("VACUUM")
     busy, _, _ = database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     if busy:
-        log.warning("erasure: another process is reading the database; its WAL is emptied at the next erasure "
-                    "or start")
+        log.info("erasure: another process is reading the database; its WAL is emptied at the next erasure")
     return not busy
 
 

@@ -44,9 +44,9 @@ def session_json_files(data: DataDir, interview_uuid: str) -> list[Path]:
     return [plain, crypto.sealed_name(plain)]
 
 
-def travelling_files(recording: Recording) -> list[Path]:
+def travelling_files(media: Path) -> list[Path]:
     """What an export carries of a finished take besides its media: the manifest and its signature."""
-    found = manifest.manifest_path(Path(recording.path))
+    found = manifest.manifest_path(media)
     return [p for p in (found, manifest.signature_path(found)) if p.exists()]
 
 

@@ -47,9 +47,10 @@ def recording_entry(rec: Recording) -> dict[str, Any]:
 
 
 def event_entry(event: Event, file_of: dict[int, str]) -> dict[str, Any]:
+    """An event, with its place in the interview's hash chain (kiosk.privacy.chain) so the centre can re-check it."""
     return {"time": iso(event.time), "offset_s": event.offset_s, "kind": event.kind,
             "question_index": event.question_index, "recording": file_of.get(event.recording_id),
-            "detail": event.detail}
+            "detail": event.detail, "seq": event.seq, "prev_sha256": event.prev_sha256, "sha256": event.sha256}
 
 
 def build(interview: Interview, recordings: Iterable[Recording], events: Iterable[Event] | None) -> dict[str, Any]:

@@ -16,8 +16,10 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.db.database import transaction
-from kiosk.db.models import FINISHED_STATUSES, AuditLog, Interview, Recording, SyncState, utcnow
+from kiosk.db.database import db, transaction
+from kiosk.db.models import FINISHED_STATUSES, AuditLog, Interview, Recording, SyncState, TranscriptPassage, utcnow
+from kiosk.paths import DataDir
+from kiosk.privacy import erasure, takes
 from kiosk.sessions.files import journal_of, sidecar_of
 from kiosk.transcripts.vtt import caption_paths
 
@@ -58,8 +60,11 @@ class RetentionReport:
 
 def _companions(media: Path) -> list[Path]:
     """The files that belong to a recording: itself, its metadata sidecar and its captions (the transcript is
-    personal data: it goes with the recording); never the take journal of a live one."""
-    return [media, sidecar_of(media), *caption_paths(media)]
+    personal data: it goes with the recording), sealed or not, and its manifest; never the take journal of a live
+    one."""
+    plain = takes.plain_media(media)
+    return list(dict.fromkeys([media, plain, sidecar_of(plain), *caption_paths(media), *caption_paths(plain),
+                               *takes.privacy_files(media)]))
 
 
 def _size(paths: list[Path]) -> int:
@@ -121,8 +126,10 @@ def plan(config, now: dt.datetime | None = None) -> list[Decision]:
     return [decide(recording, config, now) for recording in query]
 
 
-def apply(config, now: dt.datetime | None = None, dry_run: bool = False, actor: str = "system") -> RetentionReport:
-    """Delete what is due; returns what was deleted and what was kept (with the reason for each)."""
+def apply(config, now: dt.datetime | None = None, dry_run: bool = False, actor: str = "system",
+          data: DataDir | None = None) -> RetentionReport:
+    """Delete what is due; returns what was deleted and what was kept (with the reason for each). An interview
+    whose last recording goes loses its personal data too, and (given the `data` dir) its sync JSON."""
     now = now or utcnow()
     report = RetentionReport(dry_run=dry_run)
     for decision in plan(config, now):
@@ -140,9 +147,11 @@ def apply(config, now: dt.datetime | None = None, dry_run: bool = False, actor: 
             AuditLog.record(actor, "retention.delete", decision.uuid, path=recording.path, bytes=decision.bytes,
                             sha256=recording.sha256, reason=decision.reason,
                             safe_since=decision.safe_since.isoformat() if decision.safe_since else None,
-                            days=int(config["storage.retention_days"]))
+                            days=int(config["storage.retention_days"]),
+                            files=erasure.audit_files(erasure.describe(files)))
             recording.deleted_at = now
             recording.save()
+            TranscriptPassage.delete().where(TranscriptPassage.recording == recording).execute()
         try:
             for path in files:
                 path.unlink(missing_ok=True)
@@ -154,13 +163,24 @@ def apply(config, now: dt.datetime | None = None, dry_run: bool = False, actor: 
         report.deleted.append(decision)
         interview = recording.interview
         if not interview.recordings.where(Recording.deleted_at.is_null()).exists():
-            Interview.update(purged_at=now).where(Interview.id == interview.id).execute()
+            _purge(interview, data, now)
     if not dry_run:
         _sweep(report)
+        if report.deleted:
+            erasure.compact(db)
     if report.deleted:
         log.info("retention: %s %d recording(s), %d bytes", "would delete" if dry_run else "deleted",
                  len(report.deleted), report.bytes_freed)
     return report
+
+
+def _purge(interview: Interview, data: DataDir | None, now: dt.datetime) -> None:
+    """The interview's last recording is gone: its personal data goes too (the row stays for the statistics, with
+    uuid, times and outcome), and so does the session JSON sync wrote."""
+    Interview.update(purged_at=now, **{column: "" for column in erasure.PERSONAL_COLUMNS}).where(
+        Interview.id == interview.id).execute()
+    if data is not None:
+        erasure.remove(takes.session_json_files(data, interview.uuid))
 
 
 def _sweep(report: RetentionReport) -> None:

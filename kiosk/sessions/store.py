@@ -202,7 +202,7 @@ class SessionStore:
             path = self.new_recording_path(interview.uuid, profile)
             Recording.create(interview=interview, path=str(path), state="recording", profile=profile,
                              started_at=now, **owner)
-            self._event(interview, "session.started", code=interview.code, template=interview.template)
+            self._event(interview, "session.started", template=interview.template)       # never the code: personal
         log.info("interview %s started (template %s): %s", interview.uuid, interview.template, path.name,
                  extra={"interview": interview.uuid})
         return interview, path

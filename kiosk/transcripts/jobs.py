@@ -36,6 +36,11 @@ def status_line(config: Config) -> str:
         return "Transcripts are off (transcript.enabled = false). Fix: set transcript.enabled = true."
     if not config["transcript.model_path"]:
         return f"Transcripts are off: {engine.NO_MODEL}"
+    if config["privacy.recipients"]:
+        # A finished take is sealed to the centre's key at once: the kiosk cannot read it back to transcribe it.
+        return ("Transcripts are off: recordings are encrypted to the centre's key (privacy.recipients), so this "
+                "kiosk cannot read them back. Fix: transcribe at the centre after decrypting, or empty "
+                "privacy.recipients.")
     return ""
 
 

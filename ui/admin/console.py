@@ -7,10 +7,11 @@ ui.idle_timeout_s — never while an export runs). All figures and actions come 
 from __future__ import annotations
 
 import logging
+import threading
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QApplication, QButtonGroup, QHBoxLayout, QLabel, QPushButton, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QButtonGroup, QHBoxLayout, QLabel, QMessageBox, QPushButton,
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from ui.admin.common import admin_stylesheet, metrics_for
 from ui.admin.devices_page import DevicesPage
@@ -29,6 +30,8 @@ class AdminConsole(QWidget):
     """Signal closed(): the admin left (or the console went idle); the host returns to the attract screen."""
 
     closed = Signal()
+    erased = Signal(str)                 # uuid: the interview is gone (every copy, rows, audit written)
+    _erased = Signal(str, str)           # from the erasing thread: uuid, error text ("" when done)
 
     def __init__(self, services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +82,10 @@ class AdminConsole(QWidget):
 
         self.sessions.export_requested.connect(self._export_selected)
         self.sessions.played.connect(self._audit_playback)
+        self.sessions.delete_requested.connect(self._delete_session)
+        self._erased.connect(self._on_erased)
+        # Asks the admin before an erasure; a test replaces it.
+        self.confirm = lambda text: QMessageBox.question(self, "Delete", text) == QMessageBox.StandardButton.Yes
         self.export.running_changed.connect(self._on_export_running)
 
         config = services.ctx.config
@@ -154,6 +161,33 @@ class AdminConsole(QWidget):
         self._stop_watching()
         self._audit("admin.logout", "", reason=reason)
         self.closed.emit()
+
+    # --- erasure
+    def _delete_session(self, uuid: str) -> None:
+        """Ask, then erase the interview (kiosk.sessions.store.delete_interview) off the UI thread: hashing the
+        files for the audit and vacuuming the database take seconds for a long take."""
+        if not self.confirm(f"Delete interview {uuid} for good? Its recordings, transcript and data are erased "
+                            f"from this kiosk (the audit log keeps that it was deleted, by whom and when)."):
+            return
+        self.sessions.detail.playback.unload()
+        self.sessions.detail.delete_button.setEnabled(False)
+
+        def work() -> None:
+            try:
+                self.services.store.delete_interview(uuid, actor="admin", reason="deleted in the admin console")
+                self._erased.emit(uuid, "")
+            except Exception as exc:       # reported on the page; the interview stays as it was
+                log.exception("erasing interview %s failed", uuid)
+                self._erased.emit(uuid, str(exc))
+        threading.Thread(target=work, name="erase-interview", daemon=True).start()
+
+    def _on_erased(self, uuid: str, error: str) -> None:
+        self.sessions.detail.delete_button.setEnabled(True)
+        if error:
+            QMessageBox.warning(self, "Not deleted", f"The interview was not deleted: {error}")
+            return
+        self.sessions.show_list()
+        self.erased.emit(uuid)
 
     # --- audit
     def _audit_playback(self, uuid: str, name: str) -> None:

@@ -207,7 +207,7 @@ class ExportPage(QWidget):
         self.progress.setValue(1000)
         self.status.setText(f"Exported {result.sessions} session(s), {result.files} file(s), "
                             f"{human_bytes(result.payload_bytes)} to {result.path} in {result.seconds:.1f} s. "
-                            f"The copy was read back and matches. You can remove the stick.")
+                            f"The copy was read back and matches ({result.modes}). You can remove the stick.")
 
     def _on_failed(self, message: str, cancelled: bool) -> None:
         self.progress.setValue(0)

@@ -1,26 +1,56 @@
-"""Playback of a recording for admins: QMediaPlayer (FFmpeg backend: WebM and MP4), seek by question chapter."""
+"""Playback of a recording for admins: QMediaPlayer (FFmpeg backend: WebM and MP4), seek by question chapter.
+
+A take sealed to the centre's key (.age) asks for the centre's identity (a key file, e.g. on a USB stick, and its
+passphrase when it is protected) and plays from a copy decrypted in a worker thread into a private folder in RAM,
+removed when another recording is loaded or the player closes.
+"""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtMultimediaWidgets import QVideoWidget
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QSizePolicy, QSlider,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget)
 
+from kiosk.privacy import PrivacyError, crypto
 from kiosk.sessions.queries import Chapter
 from ui.admin.common import human_duration, metrics_for
+
+
+def ask_identity(parent: QWidget) -> list | None:
+    """The centre's identity, asked for: a key file, then its passphrase if it is protected. None: cancelled."""
+    name, _ = QFileDialog.getOpenFileName(parent, "The centre's key (age identity file)", "/media")
+    if not name:
+        return None
+    passphrase = None
+    while True:
+        try:
+            return crypto.load_identities(Path(name), passphrase)
+        except crypto.PassphraseNeeded:
+            passphrase, ok = QInputDialog.getText(parent, "Passphrase", f"The passphrase of {Path(name).name}:",
+                                                  QLineEdit.EchoMode.Password)
+            if not ok:
+                return None
 
 
 class PlaybackWidget(QWidget):
     """Video, play/pause, a position slider and the chapter list (click = jump to that question)."""
 
     failed = Signal(str)
+    _decrypted = Signal(object)              # from the decrypting thread: a crypto.PlaybackCopy, or an error text
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None,
+                 identity_provider: Callable[[QWidget], list | None] = ask_identity) -> None:
         super().__init__(parent)
+        self.identity_provider = identity_provider
+        self._identities: list = []          # kept while the console is open: the next sealed take plays at once
+        self._sealed: Path | None = None
+        self._copy: crypto.PlaybackCopy | None = None
         m = metrics_for(self)
         self._touch = m.touch
         self.player = QMediaPlayer(self)
@@ -44,6 +74,15 @@ class PlaybackWidget(QWidget):
         self.error_label.setProperty("role", "error")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
+        self.sealed_label = QLabel("This recording is encrypted to the centre's key. To play it here, insert the "
+                                   "USB stick with the key: it is decrypted into memory only.")
+        self.sealed_label.setWordWrap(True)
+        self.unlock_button = QPushButton("Open with the centre's key…")
+        self.unlock_button.setMinimumHeight(m.touch)
+        self.unlock_button.clicked.connect(self.unlock)
+        self.sealed_label.hide()
+        self.unlock_button.hide()
+        self._decrypted.connect(self._on_decrypted)
         self.chapter_list = QListWidget()
         self.chapter_list.setMaximumWidth(m.unit * 14)
         self.chapter_list.itemClicked.connect(lambda item: self.seek_chapter(self.chapter_list.row(item)))
@@ -56,6 +95,8 @@ class PlaybackWidget(QWidget):
         left.addWidget(self.video, 1)
         left.addLayout(controls)
         left.addWidget(self.error_label)
+        left.addWidget(self.sealed_label)
+        left.addWidget(self.unlock_button)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(left, 3)
@@ -67,7 +108,7 @@ class PlaybackWidget(QWidget):
         self.player.errorOccurred.connect(self._on_error)
 
     def load(self, path: Path, chapters: list[Chapter] | None = None) -> None:
-        self.player.stop()
+        self.unload()
         self.error_label.hide()
         self.chapters = list(chapters or [])
         self.chapter_list.clear()
@@ -79,7 +120,58 @@ class PlaybackWidget(QWidget):
         if not Path(path).is_file():
             self._show_error(f"The file {path} is missing.")
             return
+        if crypto.is_sealed(Path(path)):
+            self._sealed = Path(path)
+            if self._identities:
+                self._decrypt()
+            else:
+                self.sealed_label.show()
+                self.unlock_button.show()
+            return
         self.player.setSource(QUrl.fromLocalFile(str(path)))
+
+    def unlock(self) -> None:
+        """Ask for the centre's identity, then decrypt the sealed take in the background."""
+        try:
+            identities = self.identity_provider(self)
+        except PrivacyError as exc:
+            self._show_error(str(exc))
+            return
+        if identities:
+            self._identities = list(identities)
+            self._decrypt()
+
+    def _decrypt(self) -> None:
+        sealed, identities = self._sealed, list(self._identities)
+        self.unlock_button.hide()
+        self.sealed_label.setText("Decrypting into memory…")
+        self.sealed_label.show()
+
+        def work() -> None:
+            try:
+                self._decrypted.emit(crypto.PlaybackCopy(sealed, identities))
+            except (PrivacyError, OSError) as exc:
+                self._decrypted.emit(str(exc))
+        threading.Thread(target=work, name="playback-decrypt", daemon=True).start()
+
+    def _on_decrypted(self, outcome) -> None:
+        if isinstance(outcome, str):
+            self._identities = []               # the wrong key: ask again next time
+            self.sealed_label.hide()
+            self.unlock_button.show()
+            self._show_error(outcome)
+            return
+        if self._sealed is None or outcome.path.name != self._sealed.name[: -len(crypto.SUFFIX)]:
+            outcome.close()                      # another recording was chosen meanwhile
+            return
+        self._copy = outcome
+        self.sealed_label.hide()
+        self.player.setSource(QUrl.fromLocalFile(str(outcome.path)))
+
+    @property
+    def playing_from_memory(self) -> Path | None:
+        """The decrypted copy being played, if the recording is sealed."""
+        return self._copy.path if self._copy is not None else None
 
     def play(self) -> None:
         self.player.play()
@@ -93,6 +185,16 @@ class PlaybackWidget(QWidget):
     def unload(self) -> None:
         self.player.stop()
         self.player.setSource(QUrl())
+        self._sealed = None
+        self.sealed_label.hide()
+        self.unlock_button.hide()
+        if self._copy is not None:
+            self._copy.close()
+            self._copy = None
+
+    def closeEvent(self, event) -> None:
+        self.unload()
+        super().closeEvent(event)
 
     def toggle(self) -> None:
         if self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:

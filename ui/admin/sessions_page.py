@@ -115,6 +115,7 @@ class SessionList(QWidget):
 class SessionDetailView(QWidget):
     back = Signal()
     played = Signal(str, str)            # uuid, file: the console audits playback
+    delete_requested = Signal(str)       # uuid: the console asks, then erases it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -123,6 +124,11 @@ class SessionDetailView(QWidget):
         self.back_button = QPushButton("‹ Sessions")
         self.back_button.setMinimumHeight(m.touch)
         self.back_button.clicked.connect(self._back)
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.setProperty("role", "danger")
+        self.delete_button.setMinimumHeight(m.touch)
+        self.delete_button.clicked.connect(
+            lambda: self.delete_requested.emit(self.detail.row.uuid) if self.detail is not None else None)
         self.title = QLabel()
         self.title.setProperty("role", "title")
         self.info = QLabel()
@@ -143,6 +149,7 @@ class SessionDetailView(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.back_button)
         top.addWidget(self.title, 1)
+        top.addWidget(self.delete_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
@@ -211,6 +218,7 @@ class SessionDetailView(QWidget):
 class SessionsPage(QStackedWidget):
     export_requested = Signal(list)
     played = Signal(str, str)
+    delete_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -222,6 +230,7 @@ class SessionsPage(QStackedWidget):
         self.list.export_requested.connect(self.export_requested)
         self.detail.back.connect(self.show_list)
         self.detail.played.connect(self.played)
+        self.detail.delete_requested.connect(self.delete_requested)
 
     def refresh(self) -> None:
         if self.currentWidget() is self.list:

@@ -12,6 +12,7 @@ import stat
 import pyrage
 import pytest
 
+from kiosk.export.targets import filesystem_type
 from kiosk.privacy import PrivacyError, crypto
 from tests.helpers.db import decode, record_real_take
 from tests.kiosk.privacy.helpers import age_decrypt, make_centre_key
@@ -120,10 +121,10 @@ def test_identities_from_a_key_file_or_one_protected_by_a_passphrase(tmp_path, c
 def test_a_playback_copy_lives_in_a_private_folder_in_ram_and_is_gone_afterwards(tmp_path, centre):
     record_real_take(tmp_path / "take.webm", seconds=1.0)
     sealed = crypto.seal(tmp_path / "take.webm", crypto.parse_recipients([centre.recipient]))
-    with crypto.playback_copy(sealed.path, crypto.load_identities(centre.identity_file)) as plain:
+    with crypto.PlaybackCopy(sealed.path, crypto.load_identities(centre.identity_file)) as plain:
         folder = plain.parent
         assert plain.name == "take.webm"
-        assert crypto.filesystem_type(folder) in ("tmpfs", "ramfs")
+        assert filesystem_type(folder) in ("tmpfs", "ramfs")
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and stat.S_IMODE(plain.stat().st_mode) == 0o600
         assert decode(plain)[0] > 5
     assert not folder.exists()

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kiosk import config as configmod
 from kiosk.db.database import close_database, db, open_database
 from kiosk.paths import DataDir
@@ -24,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[3]
 NAME = "Canary Kandidatin-Ölmez"
 CODE = "CANARY-CODE-5150"
 REF = "CANARY-REF-8086"
-CANARIES = [NAME.encode(), CODE.encode(), REF.encode(), b"Kandidatin"]
+TRANSCRIPT = "Kanarienvogel-Gehaltswunsch"
+CANARIES = [NAME.encode(), CODE.encode(), REF.encode(), b"Kandidatin", TRANSCRIPT.encode()]
 
 
 def _kiosk(data: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
@@ -52,6 +55,7 @@ def test_delete_leaves_no_byte_of_the_candidate_in_any_file_under_the_data_dir(t
         interview, path = store.begin(plan, "webm-vp8-opus")
         result = record_real_take(path, 1.0, uuid=uuid)
         store.finish(interview, "completed", result.metadata, None)
+        _transcribed(interview)
         enqueue_interview(interview, data, config)
         # An earlier upgrade kept a copy of the database from before its migration: it holds the candidate too.
         db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -90,6 +94,50 @@ def test_delete_leaves_no_byte_of_the_candidate_in_any_file_under_the_data_dir(t
     assert not {"candidate_name", "code", "candidate_ref"} & set(detail)
 
 
+def _transcribed(interview) -> None:
+    """A transcript passage (indexed by FTS5, which keeps deleted words in its segments until they are merged)."""
+    from kiosk.db.models import Recording, TranscriptPassage
+
+    recording = Recording.get(Recording.interview == interview)
+    TranscriptPassage.create(interview=interview, recording=recording, chapter_index=0, label="Question 1",
+                             start=0.0, end=1.0, text=f"my {TRANSCRIPT} is high", words=[])
+
+
+def test_retention_erases_the_take_and_the_personal_data_and_keeps_the_row_and_the_audit(tmp_path):
+    import datetime as dt
+
+    from kiosk.db.models import AuditLog, Interview, Recording, utcnow
+    from kiosk.sessions import retention
+
+    centre = make_centre_key(tmp_path)
+    config = configmod.Config()
+    for name, value in (("privacy.recipients", [centre.recipient]), ("storage.min_free_mb", 50),
+                        ("storage.retention_days", 1), ("storage.retention_requires_sync", False)):
+        config.set(name, value)
+    data = DataDir(tmp_path / "data").ensure()
+    store = SessionStore.open(data, config)
+    try:
+        scheduled = store.schedule("general", code=CODE, candidate_name=NAME, candidate_ref=REF)
+        interview, path = store.begin(store.find_plan(CODE), "webm-vp8-opus")
+        result = record_real_take(path, 1.0, uuid=scheduled.uuid)
+        store.finish(interview, "completed", result.metadata, None)
+        _transcribed(interview)
+        enqueue_interview(interview, data, config)
+        long_ago = utcnow() - dt.timedelta(days=3)
+        Recording.update(ended_at=long_ago).execute()
+        Interview.update(ended_at=long_ago).execute()
+        report = retention.apply(config, data=data)
+        assert [d.uuid for d in report.deleted] == [scheduled.uuid]
+        kept = Interview.get(Interview.uuid == scheduled.uuid)
+        assert kept.purged_at is not None and (kept.status, kept.candidate_name, kept.code) == ("completed", "", "")
+        (audit,) = AuditLog.select().where(AuditLog.action == "retention.delete")
+        assert {f["name"].rsplit(".", 2)[-1] for f in audit.detail["files"]} >= {"age", "sig"}
+    finally:
+        close_database()
+    assert bytes_found(data.root, CANARIES) == {}
+    assert list(data.recordings.iterdir()) == [] and list(data.sync.glob(f"{scheduled.uuid}*")) == []
+
+
 def test_scrubbing_a_pre_migration_copy_keeps_the_other_interviews(tmp_path):
     data = DataDir(tmp_path / "data").ensure()
     open_database(data.database)
@@ -112,3 +160,41 @@ def test_scrubbing_a_pre_migration_copy_keeps_the_other_interviews(tmp_path):
         assert with_detail == 1                    # the other interview's history is left as it was
     finally:
         conn.close()
+
+
+@pytest.mark.qt_log_ignore(r"does not support propagateSizeHints", r"pipewire", r"No RHI backend")
+def test_the_console_asks_then_erases_off_the_ui_thread(qtbot, tmp_path):
+    from types import SimpleNamespace
+
+    from kiosk.cli import Context
+    from kiosk.db.models import AuditLog, Interview
+    from kiosk.events import EventBus
+    from ui.admin.console import AdminConsole
+
+    data = DataDir(tmp_path / "data").ensure()
+    config = configmod.Config()
+    config.set("storage.min_free_mb", 50)
+    store = SessionStore.open(data, config)
+    try:
+        scheduled = store.schedule("general", code=CODE, candidate_name=NAME, candidate_ref=REF)
+        interview, path = store.begin(store.find_plan(CODE), "webm-vp8-opus")
+        store.finish(interview, "completed", record_real_take(path, 1.0, uuid=scheduled.uuid).metadata, None)
+        console = AdminConsole(SimpleNamespace(ctx=Context(data=data, config=config), bus=EventBus(), store=store,
+                                               db=db, recorder=None))
+        qtbot.addWidget(console)
+        console.show()
+        asked = []
+        console.confirm = lambda text: asked.append(text) or len(asked) > 1     # "no" first, then "yes"
+        console.sessions.open_session(scheduled.uuid)
+        detail = console.sessions.detail
+        detail.delete_button.click()
+        assert len(asked) == 1 and Interview.select().count() == 1              # the admin said no
+        with qtbot.waitSignal(console.erased, timeout=60000):
+            detail.delete_button.click()
+        assert Interview.select().count() == 0 and console.sessions.currentWidget() is console.sessions.list
+        (entry,) = AuditLog.select().where(AuditLog.action == "delete")
+        assert entry.actor == "admin" and entry.target == scheduled.uuid
+        console.close_console("closed")
+    finally:
+        close_database()
+    assert bytes_found(data.root, CANARIES) == {}

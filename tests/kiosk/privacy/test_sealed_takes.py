@@ -144,3 +144,36 @@ def test_kill_9_mid_take_then_restart_leaves_only_ciphertext(kiosk):
     assert frames >= 5 and duration > 0.5
     assert kiosk("verify", str(sealed)).returncode == 0
     assert_private(data)
+
+
+def test_an_export_carries_ciphertext_and_signed_manifests_privately_and_verifies_at_the_centre(kiosk):
+    import bagit
+
+    from kiosk.export.bag import modes_note
+
+    kiosk(*RECORD, "--duration", "1")
+    uuid = _uuid(kiosk)
+    kiosk("sessions", "schedule", "--template", "general", "--code", "EXP-CODE-1", "--name", "Export Person")
+    stick = kiosk.tmp / "stick"
+    stick.mkdir()
+    done = json.loads(kiosk("export", "--to", str(stick), "--json").stdout)
+    assert done["modes"].startswith("files 0600, folders 0700")
+    bag = Path(done["path"])
+    assert bagit.Bag(str(bag)).is_valid()
+    assert_private(bag)
+    assert _plain_media(bag) == [] and not list(bag.rglob("session.json"))
+    text = b"".join(p.read_bytes() for p in bag.rglob("*") if p.is_file())
+    assert b"Export Person" not in text and b"EXP-CODE-1" not in text      # not even in sessions.csv
+    (document,) = [p for p in bag.rglob("session.json.age") if uuid[:8] in str(p)]
+    inside = json.loads(age_decrypt(kiosk.centre, document, kiosk.tmp / "session.json").read_text())
+    assert inside["uuid"] == uuid and inside["events"][0]["seq"] == 1
+    assert list(document.parent.glob("*.manifest.json")) and list(document.parent.glob("*.manifest.json.sig"))
+
+    # At the centre: the pinned key and the centre's identity; the chain inside the sealed session.json is checked.
+    allowed = kiosk.tmp / "allowed_signers"
+    allowed.write_text(kiosk("keys", "show", "--allowed-signers").stdout)
+    verified = json.loads(kiosk("verify", str(bag), "--key", str(allowed), "--identity",
+                                str(kiosk.centre.identity_file), "--json").stdout)
+    assert verified["intact"] and verified["notes"] == []
+    assert {c["check"] for m in verified["manifests"] for c in m["checks"]} == {"signature", "file", "chain"}
+    assert "no file permissions" in modes_note("vfat") and "no file permissions" in modes_note("exfat")

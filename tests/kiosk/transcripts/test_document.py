@@ -58,6 +58,7 @@ def test_deleting_the_interview_removes_its_captions_and_its_search_entries(stor
     media = Path(s.reload().recording_path)
     assert search.search("hospital") and all(p.exists() for p in vtt.caption_paths(media))
     summary = s.store.delete_interview(s.interview.uuid, reason="test")
-    assert {p.name for p in vtt.caption_paths(media)} <= {f["name"] for f in summary["files"]}   # audited by name
+    erased = {f["name"]: f for f in summary["files"]}          # the audit keeps each file's name, size, sha256
+    assert all(p.name in erased and len(erased[p.name]["sha256"]) == 64 for p in vtt.caption_paths(media))
     assert not any(p.exists() for p in vtt.caption_paths(media)) and not media.exists()
     assert search.search("hospital") == []
