@@ -48,3 +48,10 @@ class Passage:
                 "end": self.chapter.end, "heading": self.heading, "question_index": self.question_index,
                 "superseded": self.superseded, "language": self.language, "text": self.text,
                 "words": [w.to_json() for w in self.words]}
+
+
+def passage_from_json(data: dict) -> Passage:
+    """The inverse of Passage.to_json (the interview document's transcript_passages)."""
+    return Passage(Chapter(int(data["chapter_index"]), data["label"], float(data["start"]), float(data["end"])),
+                   [Word.from_json(w) for w in data["words"]], data.get("language", ""), data.get("heading", ""),
+                   data.get("question_index"), bool(data.get("superseded")))

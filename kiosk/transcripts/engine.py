@@ -86,6 +86,15 @@ class Transcriber(Protocol):
         """Words of 16 kHz mono float32 `audio`, times relative to its start."""
 
 
+def off_reason(config) -> str:
+    """Why transcripts are off on this kiosk, with how to turn them on (console, doctor); "" when they are on."""
+    if not config["transcript.enabled"]:
+        return "Transcripts are off (transcript.enabled = false). Fix: set transcript.enabled = true."
+    if not config["transcript.model_path"]:
+        return f"Transcripts are off: {NO_MODEL}"
+    return ""
+
+
 def normalise_language(code: str) -> str:
     """'de_DE.UTF-8' -> 'de'; '' stays '' (the model decides)."""
     return code.split(".")[0].replace("-", "_").split("_")[0].strip().lower()

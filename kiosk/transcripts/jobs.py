@@ -30,15 +30,6 @@ MAX_ATTEMPTS = 3
 IDLE_POLL_S = 5.0
 
 
-def status_line(config: Config) -> str:
-    """What the console shows when transcripts cannot run, with how to turn them on; "" when they can."""
-    if not config["transcript.enabled"]:
-        return "Transcripts are off (transcript.enabled = false). Fix: set transcript.enabled = true."
-    if not config["transcript.model_path"]:
-        return f"Transcripts are off: {engine.NO_MODEL}"
-    return ""
-
-
 def language_of(interview: Interview, template, config: Config) -> str:
     return engine.interview_language(getattr(template, "language", "") or "", config["ui.language"])
 
@@ -287,8 +278,8 @@ class TranscriptRunner:
 def start_if_enabled(config: Config, data: DataDir, *, busy: Callable[[], bool] | None = None,
                      template_of: Callable[[str], object] | None = None) -> TranscriptRunner | None:
     """The runner, started, when transcript.enabled and a model is configured; None otherwise (the console shows
-    status_line(), which says how to turn them on)."""
-    if status_line(config):
+    engine.off_reason(), which says how to turn them on)."""
+    if engine.off_reason(config):
         return None
     return TranscriptRunner(config, data, busy=busy, template_of=template_of).start()
 

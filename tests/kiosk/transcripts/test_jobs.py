@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from kiosk.db.models import Interview, TranscriptJob, TranscriptPassage
-from kiosk.transcripts import jobs
+from kiosk.transcripts import engine, jobs
 from tests.harness.speech import ANSWERS, record_answers, render
 
 
@@ -154,10 +154,10 @@ def test_an_english_only_model_for_a_german_interview_fails_the_job_saying_so(st
 def test_transcripts_off_says_how_to_turn_them_on(stored_interview):
     s = stored_interview
     s.config.set("transcript.model_path", "")
-    assert "transcript.model_path" in jobs.status_line(s.config)
+    assert "transcript.model_path" in engine.off_reason(s.config)
     s.config.set("transcript.enabled", False)
     assert jobs.start_if_enabled(s.config, s.data) is None
-    assert "transcript.enabled = true" in jobs.status_line(s.config)
+    assert "transcript.enabled = true" in engine.off_reason(s.config)
 
 
 def test_the_apps_background_jobs_run_the_transcripts_and_leave_them_off_without_a_model(stored_interview):
