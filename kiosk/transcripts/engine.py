@@ -50,6 +50,10 @@ class LanguageUnsupported(TranscriptError):
     """The model cannot transcribe the interview's language."""
 
 
+class RecordingUnreadable(TranscriptError):
+    """The recording cannot be read here: sealed to the centre's keys (encryption on), or damaged."""
+
+
 @dataclass(frozen=True)
 class Word:
     """One recognised word; times in seconds (relative to the audio given, or to the file once placed)."""

@@ -21,7 +21,7 @@ from kiosk.db.database import transaction
 from kiosk.db.models import FINISHED_STATUSES, Interview, TranscriptJob, utcnow
 from kiosk.paths import DataDir
 from kiosk.transcripts import engine, interview as interviewmod
-from kiosk.transcripts.engine import LanguageUnsupported, TranscriptError
+from kiosk.transcripts.engine import LanguageUnsupported, RecordingUnreadable, TranscriptError
 from kiosk.transcripts.worker import WorkerGone, WorkerProcess
 
 log = logging.getLogger(__name__)
@@ -253,8 +253,9 @@ class TranscriptRunner:
             log.info("interview %s transcribed", interview.uuid)
             if self.config["sync.enabled"]:
                 from kiosk.sync.worker import enqueue_interview
-                enqueue_interview(interview, self.data)      # its session JSON now carries the transcript
-        except LanguageUnsupported as exc:
+                # its session JSON now carries the transcript (the row read again: finish() wrote it)
+                enqueue_interview(Interview.get_by_id(interview.id), self.data, self.config)
+        except (LanguageUnsupported, RecordingUnreadable) as exc:
             _set(job, status="failed", error=str(exc))
             log.error("interview %s cannot be transcribed: %s", interview.uuid, exc)
         except WorkerGone as exc:
@@ -268,6 +269,9 @@ class TranscriptRunner:
                  error=str(exc))
             log.error("transcription of interview %s: %s (attempt %d of %d)", interview.uuid, exc, attempts,
                       MAX_ATTEMPTS)
+        except Exception as exc:         # a job reports and the queue goes on; the kiosk keeps recording
+            _set(job, status="failed", error=f"the transcription failed unexpectedly ({exc!r}); see the log")
+            log.exception("transcription of interview %s failed", interview.uuid)
         finally:
             self.current = None
 

@@ -8,7 +8,6 @@ import os
 import shutil
 import uuid as uuidlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 

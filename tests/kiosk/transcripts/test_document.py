@@ -42,7 +42,7 @@ def test_the_document_and_the_bag_carry_the_transcript(stored_interview, capsys,
 
     stick = tmp_path / "stick"
     stick.mkdir()
-    bag_path = export_sessions(stick, uuids=[s.interview.uuid]).path
+    bag_path = export_sessions(s.store, stick, uuids=[s.interview.uuid]).path
     bag = bagit.Bag(str(bag_path))
     bag.validate()
     names = {Path(p).name for p in bag.payload_files()}
@@ -58,6 +58,6 @@ def test_deleting_the_interview_removes_its_captions_and_its_search_entries(stor
     media = Path(s.reload().recording_path)
     assert search.search("hospital") and all(p.exists() for p in vtt.caption_paths(media))
     summary = s.store.delete_interview(s.interview.uuid, reason="test")
-    assert all(str(p) in summary["files"] for p in vtt.caption_paths(media))
+    assert {p.name for p in vtt.caption_paths(media)} <= {f["name"] for f in summary["files"]}
     assert not any(p.exists() for p in vtt.caption_paths(media)) and not media.exists()
     assert search.search("hospital") == []

@@ -4,6 +4,7 @@ problems (no model, a language the model lacks) are kept on the job with their f
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -177,3 +178,51 @@ def test_the_apps_background_jobs_run_the_transcripts_and_leave_them_off_without
         assert jobs_off.transcripts is None
     finally:
         jobs_off.stop(10)
+
+
+def test_with_sync_on_a_finished_transcript_travels_in_the_session_json(stored_interview):
+    from kiosk.db.models import SyncState
+
+    s = stored_interview
+    s.config.set("sync.enabled", True)
+    s.config.set("sync.server_url", "http://127.0.0.1:9/files/")     # nothing uploads here: the queue is checked
+    runner = runner_for(s).start()
+    try:
+        assert wait_for(lambda: status_of(s.interview) == "done", 240), job_of(s.interview).error
+    finally:
+        runner.stop(10)
+    meta = SyncState.get(SyncState.interview == s.interview, SyncState.kind == "metadata")
+    document = json.loads(Path(meta.path).read_text(encoding="utf-8"))
+    assert document["transcript"] == s.reload().transcript != ""
+    assert [p["label"] for p in document["transcript_passages"]] == ["Q1", "Q2"]
+
+
+def test_a_sealed_recording_fails_its_job_and_the_cli_saying_where_to_transcribe(stored_interview, expect_log,
+                                                                                 capsys, monkeypatch):
+    """With encryption on the kiosk holds public keys only: it cannot read a sealed take back, so it says so and
+    writes no plaintext transcript or caption beside the ciphertext."""
+    from pyrage import x25519
+
+    from kiosk.cli import main
+    from kiosk.db.models import Recording
+    from kiosk.privacy import crypto
+    from kiosk.transcripts import vtt
+
+    expect_log("kiosk.transcripts.jobs", r"cannot be transcribed: .*encrypted to the centre's keys")
+    s = stored_interview
+    media = Path(s.interview.recording_path)
+    sealed = crypto.seal(media, [x25519.Identity.generate().to_public()]).path
+    Recording.update(path=str(sealed)).where(Recording.interview == s.interview).execute()
+    Interview.update(recording_path=str(sealed)).where(Interview.id == s.interview.id).execute()
+    runner = runner_for(s).start()
+    try:
+        assert wait_for(lambda: status_of(s.interview) == "failed", 120)
+    finally:
+        runner.stop(10)
+    assert "privacy.recipients" in job_of(s.interview).error and "Fix: transcribe at the centre" in \
+        job_of(s.interview).error
+    monkeypatch.setenv("KIOSK_TRANSCRIPT_MODEL_PATH", s.config["transcript.model_path"])
+    assert main(["--data-dir", str(s.data.root), "transcribe", str(sealed)]) == 1
+    assert "encrypted to the centre's keys" in capsys.readouterr().err
+    assert not any(p.exists() for p in (*vtt.caption_paths(sealed), *vtt.caption_paths(media)))
+    assert s.reload().transcript == "" and passages_of(s.interview) == []

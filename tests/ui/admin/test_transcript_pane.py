@@ -4,7 +4,6 @@ seeks the player there, the current line follows playback, and the search box fi
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
 import pytest
