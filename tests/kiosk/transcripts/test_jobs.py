@@ -226,3 +226,28 @@ def test_a_sealed_recording_fails_its_job_and_the_cli_saying_where_to_transcribe
     assert "encrypted to the centre's keys" in capsys.readouterr().err
     assert not any(p.exists() for p in (*vtt.caption_paths(sealed), *vtt.caption_paths(media)))
     assert s.reload().transcript == "" and passages_of(s.interview) == []
+
+
+def test_a_candidate_at_the_kiosk_pauses_the_background_transcripts_from_the_first_touch(stored_interview):
+    """The app's jobs get the flow's `candidate_present`: the code and consent screens already pause the worker."""
+    from kiosk.background import BackgroundJobs
+    from kiosk.flow import Event, Flow
+
+    s = stored_interview
+    flow = Flow()
+    background = BackgroundJobs(s.config, s.data, busy=lambda: False,
+                                candidate_present=lambda: flow.candidate_present).start()
+    runner = background.transcripts
+    try:
+        assert wait_for(lambda: runner.worker is not None and runner.current == s.interview.uuid, 120)
+        pid = runner.worker.pid
+        flow.send(Event.START, now=1.0)                 # the candidate touches "start": the code screen
+        assert flow.candidate_present
+        assert wait_for(lambda: proc_stat(pid)[0] == "T", 2.0), proc_stat(pid)
+        time.sleep(0.5)
+        assert proc_stat(pid)[0] == "T" and status_of(s.interview) == "running"
+        flow.send(Event.ADMIN_EXIT, now=2.0)            # back at the attract screen: it goes on
+        assert not flow.candidate_present
+        assert wait_for(lambda: status_of(s.interview) == "done", 240), job_of(s.interview).error
+    finally:
+        background.stop(10)
