@@ -112,10 +112,12 @@ class BackgroundJobs:
     transcript.enabled), all paused by `busy`."""
 
     def __init__(self, config: Config, data: DataDir, *, busy: Callable[[], bool],
-                 bus: EventBus | None = None, retention_interval_s: float = RETENTION_INTERVAL_S) -> None:
+                 bus: EventBus | None = None, retention_interval_s: float = RETENTION_INTERVAL_S,
+                 candidate_present: Callable[[], bool] | None = None) -> None:
         self.config = config
         self.data = data
         self.busy = busy
+        self.candidate_present = candidate_present or (lambda: False)
         self.bus = bus
         self.retention_interval_s = retention_interval_s
         self.sync = None                 # kiosk.sync.worker.SyncWorker, or None when sync is off or cannot start
@@ -129,8 +131,10 @@ class BackgroundJobs:
         self.sync = worker.start_if_enabled(self.config, self.data, busy=self.busy, bus=self.bus)
         self.retention = RetentionRunner(self.config, busy=self.busy, interval_s=self.retention_interval_s,
                                          data=self.data).start()
+        # Transcripts also wait while a candidate is at the kiosk (from the first touch), not only during takes.
         self.transcripts = transcript_jobs.start_if_enabled(
-            self.config, self.data, busy=self.busy, template_of=SessionStore(self.data, self.config).get_template)
+            self.config, self.data, busy=lambda: self.busy() or self.candidate_present(),
+            template_of=SessionStore(self.data, self.config).get_template)
         log.info("background jobs started: sync %s, retention every %.1f h, transcripts %s",
                  "on" if self.sync is not None else "off", self.retention_interval_s / 3600,
                  "on" if self.transcripts is not None else "off")

@@ -272,9 +272,9 @@ def check_sync(config: Config) -> Check:
 
 def check_transcripts(config: Config) -> Check:
     """Is the speech model there and usable? Loads it (a second or two for a small Whisper model)."""
-    from kiosk.transcripts import engine, jobs
+    from kiosk.transcripts import engine
 
-    off = jobs.status_line(config)
+    off = engine.off_reason(config)
     if off:
         return Check("transcripts", "warn", off.split(" Fix: ")[0], off.partition(" Fix: ")[2])
     try:

@@ -20,6 +20,7 @@ import pytest
 # Fixtures owned by the harness modules (one module per outside thing).
 pytest_plugins = [
     "tests.helpers.db",
+    "tests.helpers.transcripts",
     "tests.harness.camera",
     "tests.harness.tus",
     "tests.harness.tus_hostile",

@@ -94,6 +94,7 @@ class KioskWindow(QWidget):
         self.corner_entry = entry in ("corner-long-press", "both")
 
         self.flow = Flow(Timing.from_config(config))
+        services.flow = self.flow            # the background transcripts pause while a candidate is here
         self.runner = FlowRunner(self.flow, self.recorder, services.sessions, clock,
                                  ui_effect=self._ui_effect, on_change=self._show,
                                  booth_ready=lambda: services.devices.state().ready)

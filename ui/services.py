@@ -21,6 +21,7 @@ class AppServices:
     auth: Any = None            # kiosk.admin_auth.AdminAuth for the PIN pad
     demo_badge: str = ""        # non-empty when demo devices stand in for missing ones
     background: Any = None      # kiosk.background.BackgroundJobs (sync uploader, retention) once started
+    flow: Any = None            # kiosk.flow.Flow of the kiosk window (set by it): is a candidate at the kiosk?
     devices: Any = None         # kiosk.capture.health.DeviceWatch: is the booth ready (camera, microphone)?
 
     @property
@@ -31,13 +32,17 @@ class AppServices:
     def take_in_progress(self) -> bool:
         return background.take_in_progress(self.recorder)
 
+    def candidate_present(self) -> bool:
+        return self.flow is not None and self.flow.candidate_present
+
     def start_background(self, retention_interval_s: float | None = None):
         """After the window is up: the sync uploader (when sync.enabled) and retention, both held back while a take
         is in progress. A job that cannot start is logged; the kiosk still records."""
         if self.background is None:
             interval = retention_interval_s or background.RETENTION_INTERVAL_S
             self.background = background.BackgroundJobs(self.ctx.config, self.ctx.data, busy=self.take_in_progress,
-                                                        bus=self.bus, retention_interval_s=interval).start()
+                                                        bus=self.bus, retention_interval_s=interval,
+                                                        candidate_present=self.candidate_present).start()
         return self.background
 
     def stop_background(self, timeout: float = 5.0) -> None:

@@ -32,8 +32,8 @@ def run(args, ctx) -> int:
     from kiosk.commands.sessions import open_store
     from kiosk.db.models import Recording
     from kiosk.sessions import SessionNotFound
-    from kiosk.transcripts import engine, interview as interviewmod, jobs, summary, vtt
-    from kiosk.transcripts.chapters import Passage, chapters_of
+    from kiosk.transcripts import engine
+    from kiosk.transcripts.chapters import Passage
 
     def say(obj: dict) -> None:
         if args.json:
@@ -74,6 +74,19 @@ def run(args, ctx) -> int:
              "end": passage.chapter.end, "words": len(passage.words)})
         if not args.json:
             tell(f"{passage.chapter.label}: {len(passage.words)} words")
+
+    try:
+        return _transcribe(args, interview, path, template, language, engine_name, transcribe, announce, say)
+    except engine.TranscriptError as exc:
+        tell(f"kiosk transcribe: {exc}")
+        return EXIT_FAILED
+
+
+def _transcribe(args, interview, path: Path, template, language: str, engine_name: str, transcribe, announce,
+                say) -> int:
+    from kiosk.db.models import Recording
+    from kiosk.transcripts import interview as interviewmod, jobs, summary, vtt
+    from kiosk.transcripts.chapters import Passage, chapters_of
 
     if interview is not None:
         interviewmod.forget(interview)

@@ -141,6 +141,11 @@ class Flow:
         self._reset_candidate()
         self.last_input = 0.0
 
+    @property
+    def candidate_present(self) -> bool:
+        """Someone has started at the kiosk (from the first touch until the flow is back at the attract screen)."""
+        return self.state not in (State.ATTRACT, State.UNAVAILABLE)
+
     # --- candidate data, forgotten on every return to ATTRACT
     def _reset_candidate(self) -> None:
         self.plan: InterviewPlan | None = None

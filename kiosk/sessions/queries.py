@@ -21,13 +21,16 @@ from peewee import fn
 
 from kiosk import disk
 from kiosk.config import Config
-from kiosk.db.models import FINISHED_STATUSES, KEPT_STATES, Event, Interview, Recording, SyncState
+from kiosk.db.models import FINISHED_STATUSES, KEPT_STATES, Event, Interview, Recording, SyncState, TranscriptJob
 from kiosk.paths import DataDir
 from kiosk.sessions import document
 from kiosk.sessions.errors import SessionNotFound
 from kiosk.sessions.files import file_exists
 from kiosk.sessions.values import parse_time
 from kiosk.sync.overview import summarize_sync, sync_statuses_by_interview, sync_summary
+from kiosk.transcripts import search as transcript_search
+from kiosk.transcripts.chapters import passage_from_json as transcript_passage_of
+from kiosk.transcripts.vtt import caption_cues
 
 # ---------------------------------------------------------------------------------------------------- finding
 
@@ -211,6 +214,24 @@ class EventRow:
 
 
 @dataclass(frozen=True)
+class TranscriptLine:
+    """One line of the transcript beside playback: a caption cue (the same lines as the WebVTT file), or a
+    question's heading (is_heading) at the start of its answer."""
+    recording: Path
+    start: float
+    end: float
+    text: str
+    is_heading: bool = False
+
+
+@dataclass(frozen=True)
+class TranscriptState:
+    lines: list[TranscriptLine]
+    status: str                  # "none" (no job yet), or the job's: pending, running, done, failed, blocked
+    error: str                   # why it failed or is blocked, with the fix
+
+
+@dataclass(frozen=True)
 class SessionDetail:
     row: SessionRow
     candidate_ref: str
@@ -218,6 +239,38 @@ class SessionDetail:
     events: list[EventRow]
     recordings: list[RecordingInfo]
     chapters: list[Chapter]
+    transcript: TranscriptState = field(default_factory=lambda: TranscriptState([], "none", ""))
+
+
+def transcript_state(interview: Interview, doc: dict) -> TranscriptState:
+    """The interview's transcript as lines (from its document's passages) and its job's state."""
+    by_name = {Path(r["path"]).name: Path(r["path"]) for r in doc["recordings"]}
+    lines: list[TranscriptLine] = []
+    for item in doc.get("transcript_passages") or []:
+        passage = transcript_passage_of(item)
+        recording = by_name.get(item.get("recording") or "", Path(""))
+        lines.append(TranscriptLine(recording, passage.chapter.start, passage.chapter.end,
+                                    passage.heading or passage.chapter.label, is_heading=True))
+        lines += [TranscriptLine(recording, start, end, text) for start, end, text in caption_cues(passage)]
+    job = TranscriptJob.get_or_none(TranscriptJob.interview == interview)
+    return TranscriptState(lines, job.status if job is not None else "none", job.error if job is not None else "")
+
+
+@dataclass(frozen=True)
+class TranscriptHit:
+    uuid: str
+    candidate: str
+    label: str
+    start: float
+    snippet: str
+
+
+def search_transcripts(text: str, limit: int = 50) -> list[TranscriptHit]:
+    """Sessions whose transcript holds every word of `text` (FTS5), best first, with the chapter to seek to."""
+    hits = transcript_search.search(text, limit)
+    names = {i.uuid: i.candidate_name for i in Interview.select(Interview.uuid, Interview.candidate_name)
+             .where(Interview.uuid.in_([h.uuid for h in hits]))} if hits else {}
+    return [TranscriptHit(h.uuid, names.get(h.uuid, ""), h.label, h.start, h.snippet) for h in hits]
 
 
 def chapters_of(recording_data: Any) -> list[Chapter]:
@@ -250,7 +303,8 @@ def session_detail(uuid: str) -> SessionDetail | None:
         recordings = [RecordingInfo(path, "finalized", interview.recording_duration,
                                     path.stat().st_size if path.is_file() else None, path.is_file())]
     return SessionDetail(_row(interview, recs, sync_summary(interview)), interview.candidate_ref,
-                         interview.end_reason, events, recordings, chapters_of(interview.recording_data))
+                         interview.end_reason, events, recordings, chapters_of(interview.recording_data),
+                         transcript_state(interview, doc))
 
 
 # ---------------------------------------------------------------------------------------------------- statistics

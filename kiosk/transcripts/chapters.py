@@ -6,8 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import av
+
 from kiosk.media import finalize
-from kiosk.transcripts.engine import Word
+from kiosk.privacy.crypto import is_sealed
+from kiosk.transcripts.engine import RecordingUnreadable, Word
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,18 @@ class Chapter:
 
 def chapters_of(path: Path) -> list[Chapter]:
     """The file's chapters; a file without any is one chapter, "Part 1", over its whole length."""
-    info = finalize.probe(Path(path), count_packets=False)
+    path = Path(path)
+    if is_sealed(path):
+        # The kiosk holds the centre's public keys only: it cannot read a sealed take back (kiosk/privacy/crypto.py).
+        raise RecordingUnreadable(
+            f"{path.name} is encrypted to the centre's keys (privacy.recipients), so this kiosk cannot read it to "
+            f"transcribe it. Fix: transcribe at the centre: age -d -i centre.key {path.name} > take.webm, then "
+            f"kiosk transcribe take.webm.")
+    try:
+        info = finalize.probe(path, count_packets=False)
+    except (av.error.FFmpegError, OSError) as exc:
+        raise RecordingUnreadable(f"{path.name} cannot be read ({exc}). Fix: run 'kiosk recover' on it, "
+                                  f"then transcribe it again.") from None
     found = [Chapter(i, c["label"], round(c["start"], 3), round(c["end"], 3))
              for i, c in enumerate(info["chapters"]) if c["end"] > c["start"]]
     if found:
@@ -48,3 +62,10 @@ class Passage:
                 "end": self.chapter.end, "heading": self.heading, "question_index": self.question_index,
                 "superseded": self.superseded, "language": self.language, "text": self.text,
                 "words": [w.to_json() for w in self.words]}
+
+
+def passage_from_json(data: dict) -> Passage:
+    """The inverse of Passage.to_json (the interview document's transcript_passages)."""
+    return Passage(Chapter(int(data["chapter_index"]), data["label"], float(data["start"]), float(data["end"])),
+                   [Word.from_json(w) for w in data["words"]], data.get("language", ""), data.get("heading", ""),
+                   data.get("question_index"), bool(data.get("superseded")))

@@ -50,6 +50,10 @@ class LanguageUnsupported(TranscriptError):
     """The model cannot transcribe the interview's language."""
 
 
+class RecordingUnreadable(TranscriptError):
+    """The recording cannot be read here: sealed to the centre's keys (encryption on), or damaged."""
+
+
 @dataclass(frozen=True)
 class Word:
     """One recognised word; times in seconds (relative to the audio given, or to the file once placed)."""
@@ -84,6 +88,20 @@ class Transcriber(Protocol):
 
     def transcribe(self, audio: np.ndarray, language: str) -> list[Word]:
         """Words of 16 kHz mono float32 `audio`, times relative to its start."""
+
+
+def off_reason(config) -> str:
+    """Why transcripts are off on this kiosk, with how to turn them on (console, doctor); "" when they are on."""
+    if not config["transcript.enabled"]:
+        return "Transcripts are off (transcript.enabled = false). Fix: set transcript.enabled = true."
+    if not config["transcript.model_path"]:
+        return f"Transcripts are off: {NO_MODEL}"
+    if config["privacy.recipients"]:
+        # A finished take is sealed to the centre's key at once: the kiosk cannot read it back to transcribe it.
+        return ("Transcripts are off: recordings are encrypted to the centre's key (privacy.recipients), so this "
+                "kiosk cannot read them back. Fix: transcribe at the centre after decrypting, or empty "
+                "privacy.recipients.")
+    return ""
 
 
 def normalise_language(code: str) -> str:

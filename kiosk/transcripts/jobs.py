@@ -21,27 +21,13 @@ from kiosk.db.database import transaction
 from kiosk.db.models import FINISHED_STATUSES, Interview, TranscriptJob, utcnow
 from kiosk.paths import DataDir
 from kiosk.transcripts import engine, interview as interviewmod
-from kiosk.transcripts.engine import LanguageUnsupported, TranscriptError
+from kiosk.transcripts.engine import LanguageUnsupported, RecordingUnreadable, TranscriptError
 from kiosk.transcripts.worker import WorkerGone, WorkerProcess
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 IDLE_POLL_S = 5.0
-
-
-def status_line(config: Config) -> str:
-    """What the console shows when transcripts cannot run, with how to turn them on; "" when they can."""
-    if not config["transcript.enabled"]:
-        return "Transcripts are off (transcript.enabled = false). Fix: set transcript.enabled = true."
-    if not config["transcript.model_path"]:
-        return f"Transcripts are off: {engine.NO_MODEL}"
-    if config["privacy.recipients"]:
-        # A finished take is sealed to the centre's key at once: the kiosk cannot read it back to transcribe it.
-        return ("Transcripts are off: recordings are encrypted to the centre's key (privacy.recipients), so this "
-                "kiosk cannot read them back. Fix: transcribe at the centre after decrypting, or empty "
-                "privacy.recipients.")
-    return ""
 
 
 def language_of(interview: Interview, template, config: Config) -> str:
@@ -267,8 +253,9 @@ class TranscriptRunner:
             log.info("interview %s transcribed", interview.uuid)
             if self.config["sync.enabled"]:
                 from kiosk.sync.worker import enqueue_interview
-                enqueue_interview(interview, self.data)      # its session JSON now carries the transcript
-        except LanguageUnsupported as exc:
+                # its session JSON now carries the transcript (the row read again: finish() wrote it)
+                enqueue_interview(Interview.get_by_id(interview.id), self.data, self.config)
+        except (LanguageUnsupported, RecordingUnreadable) as exc:
             _set(job, status="failed", error=str(exc))
             log.error("interview %s cannot be transcribed: %s", interview.uuid, exc)
         except WorkerGone as exc:
@@ -282,6 +269,9 @@ class TranscriptRunner:
                  error=str(exc))
             log.error("transcription of interview %s: %s (attempt %d of %d)", interview.uuid, exc, attempts,
                       MAX_ATTEMPTS)
+        except Exception as exc:         # a job reports and the queue goes on; the kiosk keeps recording
+            _set(job, status="failed", error=f"the transcription failed unexpectedly ({exc!r}); see the log")
+            log.exception("transcription of interview %s failed", interview.uuid)
         finally:
             self.current = None
 
@@ -292,8 +282,8 @@ class TranscriptRunner:
 def start_if_enabled(config: Config, data: DataDir, *, busy: Callable[[], bool] | None = None,
                      template_of: Callable[[str], object] | None = None) -> TranscriptRunner | None:
     """The runner, started, when transcript.enabled and a model is configured; None otherwise (the console shows
-    status_line(), which says how to turn them on)."""
-    if status_line(config):
+    engine.off_reason(), which says how to turn them on)."""
+    if engine.off_reason(config):
         return None
     return TranscriptRunner(config, data, busy=busy, template_of=template_of).start()
 

@@ -24,13 +24,15 @@ import threading
 import time
 from pathlib import Path
 
+import av
+
 from kiosk.transcripts import engine
 from kiosk.transcripts.engine import TranscriptError, Word
 
 log = logging.getLogger(__name__)
 
 ERRORS = {cls.__name__: cls for cls in (engine.TranscriptsOff, engine.ModelProblem, engine.EngineUnavailable,
-                                        engine.LanguageUnsupported, TranscriptError)}
+                                        engine.LanguageUnsupported, engine.RecordingUnreadable, TranscriptError)}
 
 
 def lower_priority() -> None:
@@ -58,7 +60,11 @@ def serve(engine_name: str, model_path: str, stdin=sys.stdin, stdout=sys.stdout)
         started = time.monotonic()
         try:
             transcriber.check_language(request["language"])
-            audio = engine.decode_audio(request["path"], request["start"], request["end"])
+            try:
+                audio = engine.decode_audio(request["path"], request["start"], request["end"])
+            except (av.error.FFmpegError, OSError) as exc:
+                raise engine.RecordingUnreadable(f"{Path(request['path']).name} cannot be read ({exc}). "
+                                                 f"Fix: run 'kiosk recover' on it, then transcribe it again.") from None
             words = transcriber.transcribe(audio, request["language"])
         except TranscriptError as exc:
             answer({"error": str(exc), "kind": type(exc).__name__})

@@ -86,7 +86,8 @@ def _wait_for(predicate, timeout: float) -> bool:
 
 def record_answers(pulse, wavs: list[Path], path: Path, labels: list[str] | None = None,
                    size: tuple[int, int] = (320, 240), fps: float = 30, gap_s: float = 0.8,
-                   interview_uuid: str | None = None, on_recording=None) -> RecordedTake:
+                   interview_uuid: str | None = None, on_recording=None,
+                   profile: str = "webm-vp9-opus") -> RecordedTake:
     """One take, one chapter per answer: play each WAV into the virtual microphone, pause between answers (as the
     kiosk does during think time). `on_recording()` is called once the take records (to start something beside it)."""
     from kiosk.capture import sources
@@ -94,7 +95,7 @@ def record_answers(pulse, wavs: list[Path], path: Path, labels: list[str] | None
     from kiosk.recorder import Recorder, RecorderSettings
 
     labels = labels or [f"Q{n + 1}" for n in range(len(wavs))]
-    settings = RecorderSettings(size=size, fps=fps, min_free_mb=50)
+    settings = RecorderSettings(profile=profile, size=size, fps=fps, min_free_mb=50)
     video = sources.open_camera("demo", size, fps, 3.0, 1.0)
     audio = sources.open_microphone("default", 48000, 1)
     recorder = Recorder(video, audio, settings)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QApplication, QButtonGroup, QHBoxLayout, QLabel, QMessageBox, QPushButton,
                                QStackedWidget, QVBoxLayout, QWidget)
 
+from kiosk.transcripts import engine as transcript_engine
 from ui.admin.common import admin_stylesheet, metrics_for
 from ui.admin.devices_page import DevicesPage
 from ui.admin.export_page import ExportPage
@@ -89,6 +90,7 @@ class AdminConsole(QWidget):
         self.export.running_changed.connect(self._on_export_running)
 
         config = services.ctx.config
+        self.sessions.detail.transcript.set_off_notice(transcript_engine.off_reason(config))
         self.idle_timer = QTimer(self)
         self.idle_timer.setSingleShot(True)
         self.idle_timer.setInterval(int(config["ui.idle_timeout_s"] * 1000))

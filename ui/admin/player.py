@@ -106,6 +106,8 @@ class PlaybackWidget(QWidget):
         self.player.durationChanged.connect(self._on_duration)
         self.player.playbackStateChanged.connect(self._on_state)
         self.player.errorOccurred.connect(self._on_error)
+        self.player.mediaStatusChanged.connect(self._on_media_status)
+        self._pending_seek: float | None = None
 
     def load(self, path: Path, chapters: list[Chapter] | None = None) -> None:
         self.unload()
@@ -202,6 +204,15 @@ class PlaybackWidget(QWidget):
         else:
             self.play()
 
+    def seek_to(self, seconds: float) -> None:
+        """Play from `seconds`; a file still loading seeks once it is loaded (a seek during loading is lost)."""
+        if self.player.mediaStatus() == QMediaPlayer.MediaStatus.LoadingMedia:
+            self._pending_seek = seconds
+            return
+        self._pending_seek = None
+        self.player.setPosition(int(seconds * 1000))
+        self.play()
+
     def seek_chapter(self, index: int) -> None:
         """Jump to the start of chapter `index` and play from there."""
         if 0 <= index < len(self.chapters):
@@ -222,6 +233,11 @@ class PlaybackWidget(QWidget):
         if not self.slider.isSliderDown():
             self.slider.setValue(ms)
         self.time_label.setText(f"{human_duration(ms / 1000)} / {human_duration(self.player.duration() / 1000)}")
+
+    def _on_media_status(self, status) -> None:
+        if self._pending_seek is not None and status in (QMediaPlayer.MediaStatus.LoadedMedia,
+                                                         QMediaPlayer.MediaStatus.BufferedMedia):
+            self.seek_to(self._pending_seek)
 
     def _on_duration(self, ms: int) -> None:
         self.slider.setRange(0, max(0, ms))

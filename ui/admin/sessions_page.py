@@ -1,4 +1,5 @@
-"""Sessions: a searchable list, and a detail view with the event log and playback by question chapter."""
+"""Sessions: a searchable list, and a detail view with the event log, playback by question chapter and the
+transcript beside it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from kiosk.sessions import queries
 from ui.admin.common import human_bytes, human_duration, local_time, metrics_for
 from ui.admin.player import PlaybackWidget
+from ui.admin.transcript_pane import TranscriptPane
 
 COLUMNS = ("Candidate", "Code", "Date", "Duration", "Status", "Sync", "Exported", "Files")
 
@@ -139,6 +141,10 @@ class SessionDetailView(QWidget):
         self.recording_choice.currentIndexChanged.connect(self._load_recording)
         self.playback = PlaybackWidget()
         self.playback.player.playbackStateChanged.connect(self._on_play_state)
+        self.transcript = TranscriptPane()
+        self.transcript.seek_requested.connect(self.seek)
+        self.transcript.open_requested.connect(self.open_at)
+        self.playback.player.positionChanged.connect(self.transcript.follow)
         self.events = QTableWidget(0, 4)
         self.events.setHorizontalHeaderLabels(("Time", "In take", "Event", "Detail"))
         self.events.verticalHeader().hide()
@@ -155,7 +161,10 @@ class SessionDetailView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.info)
         layout.addWidget(self.recording_choice)
-        layout.addWidget(self.playback, 3)
+        watch = QHBoxLayout()
+        watch.addWidget(self.playback, 3)
+        watch.addWidget(self.transcript, 2)
+        layout.addLayout(watch, 3)
         layout.addWidget(self.events, 2)
         self._played_once: set[str] = set()
 
@@ -188,6 +197,7 @@ class SessionDetailView(QWidget):
             self._load_recording(0)
         else:
             self.playback.unload()
+            self.transcript.show_transcript(self.detail.transcript, None)
         return True
 
     def _load_recording(self, index: int) -> None:
@@ -195,6 +205,18 @@ class SessionDetailView(QWidget):
             return
         # Chapters are the interview's (its main file); a second file after a crash has its own timeline.
         self.playback.load(self.detail.recordings[index].path, self.detail.chapters if index == 0 else [])
+        self.transcript.show_transcript(self.detail.transcript, self.detail.recordings[index].path)
+
+    def seek(self, seconds: float) -> None:
+        """Play from `seconds` in the loaded recording (a transcript line was clicked)."""
+        self.playback.seek_to(seconds)
+
+    def open_at(self, uuid: str, seconds: float) -> None:
+        """A search hit: show that session (it may be this one) and play from the hit's chapter."""
+        if self.detail is None or self.detail.row.uuid != uuid:
+            if not self.show_session(uuid):
+                return
+        self.seek(seconds)
 
     def _seek_event(self, row: int, _col: int) -> None:
         offset = self.events.item(row, 1).data(Qt.ItemDataRole.UserRole)

@@ -75,3 +75,29 @@ def test_the_webm_plays_in_chromium_seeks_to_each_chapter_and_shows_the_captions
         assert cue["shown"] == [text], cue
         said = [w["text"] for w in words if cue["start"] <= (w["start"] + w["end"]) / 2 <= cue["end"]]
         assert " ".join(said) == text
+
+
+def test_an_mp4_take_is_faststart_and_plays_with_its_captions_in_chromium(pulse, tiny_model, tmp_path, capsys,
+                                                                         monkeypatch):
+    """The MP4 profile (H.264 + AAC): the index (moov) comes before the media (mdat), so a browser plays it from
+    the first bytes; its captions, made by `kiosk transcribe FILE`, show at their times."""
+    from tests.harness.speech import ANSWERS, record_answers, render
+
+    wav = render(ANSWERS[1], tmp_path / "a.wav", "flite:slt")
+    take = record_answers(pulse, [wav], tmp_path / "take.mp4", labels=["Q1"], profile="mp4-h264-aac")
+    video = take.path
+    assert video.suffix == ".mp4"
+    head = video.read_bytes()
+    assert 0 < head.find(b"moov") < head.find(b"mdat")
+    monkeypatch.setenv("KIOSK_TRANSCRIPT_MODEL_PATH", tiny_model)
+    assert main(["--data-dir", str(tmp_path / "data"), "transcribe", str(video), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    captions, chapters = vtt.caption_paths(video)
+    with PageServer(video.parent) as server:
+        found = server.run_page(PAGE % {"video": video.name, "captions": captions.name, "chapters": chapters.name})
+    assert "error" not in found, found
+    assert abs(found["duration"] - take.metadata["duration"]) < 0.2
+    assert [c["text"] for c in found["chapters"]] == ["Q1"]
+    written = [c.text for c in webvtt.read(str(captions))]
+    assert [c["shown"] for c in found["captions"]] == [[text] for text in written] and written
+    assert " ".join(written) == " ".join(w["text"] for w in result["words"])

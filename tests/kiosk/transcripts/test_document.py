@@ -62,3 +62,20 @@ def test_deleting_the_interview_removes_its_captions_and_its_search_entries(stor
     assert all(p.name in erased and len(erased[p.name]["sha256"]) == 64 for p in vtt.caption_paths(media))
     assert not any(p.exists() for p in vtt.caption_paths(media)) and not media.exists()
     assert search.search("hospital") == []
+
+
+def test_retention_deletes_the_captions_with_the_recording(stored_interview, capsys, monkeypatch):
+    import datetime as dt
+
+    from kiosk.sessions import retention
+
+    s = stored_interview
+    transcribe(s, capsys, monkeypatch)
+    media = Path(s.reload().recording_path)
+    captions = vtt.caption_paths(media)
+    assert all(p.exists() for p in captions)
+    s.config.set("storage.retention_days", 1)
+    s.config.set("storage.retention_requires_sync", False)
+    report = retention.apply(s.config, now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2))
+    assert [d.uuid for d in report.deleted] == [s.interview.uuid] and not report.errors
+    assert not media.exists() and not any(p.exists() for p in captions)

