@@ -2,10 +2,12 @@
 sessions the booth holds that the store lacks, and which uploads were left incomplete.
 
 Verified means: the upload is complete (stored bytes = Upload-Length), the sha256 of the stored bytes equals the
-``sha256`` in its Upload-Metadata, and, for a session, every finished recording its session JSON lists arrived with
-the sha256 the JSON names. (The signed manifests of the privacy work are checked here too once they travel with sync:
-one more check per session beside the sha256.) What the booth holds comes from its newest status document
-(kiosk.sync.status): the sessions it has queued and the ones it says are synced.
+``sha256`` in its Upload-Metadata, a recording's signed manifest (kiosk.privacy.manifest, in the upload's metadata)
+has a good signature — made with the booth's key pinned in an allowed_signers file when one is given — and names this
+interview, this kiosk and these bytes; and, for a session, every finished recording its session JSON lists arrived
+with the sha256 the JSON names (a session JSON sealed to the centre's key cannot be read here: then the recordings'
+manifests vouch for them). What the booth holds comes from its newest status document (kiosk.sync.status): the
+sessions it has queued and the ones it says are synced.
 
 The report carries no personal data: kiosk ids, interview uuids, file names (uuid-based), sizes and times. The
 session JSON, which does hold the candidate's name, is read for its recordings list only.
@@ -18,8 +20,10 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from kiosk.centre.stores import Store, StoredUpload
+from kiosk.privacy import PrivacyError, crypto, signing
 
 FORMAT = "kiosk-centre-report/1"
 STATUS_KIND = "status"            # = kiosk.sync.status.KIND (the centre does not import the booth's sync engine)
@@ -53,6 +57,53 @@ def _json(store: Store, upload: StoredUpload) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
+Signers = dict[str, signing.Ed25519PublicKey]
+
+
+def load_allowed_signers(text: str) -> Signers:
+    """An allowed_signers file (`kiosk keys show --allowed-signers` lines: `KIOSK_ID [options] ssh-ed25519 KEY`) as
+    kiosk id -> public key; raises PrivacyError naming the bad line."""
+    signers: Signers = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            signers[line.split()[0]] = signing.parse_public_line(line)
+        except PrivacyError as exc:
+            raise PrivacyError(f"allowed signers line {number}: {exc}") from None
+    return signers
+
+
+def _signature_problem(upload: StoredUpload, signers: Signers | None) -> str | None:
+    """None when the recording's signed manifest holds (or there is none and no key is pinned: then "unsigned"),
+    else what is wrong."""
+    meta = upload.metadata
+    text, signature = meta.get("manifest"), meta.get("manifest_signature")
+    if not text or not signature:
+        return "unsigned" if signers is None else "no signed manifest in its metadata, but the booth's key is pinned"
+    try:
+        signed = signing.verify(text.encode("ascii"), signature)
+        document = json.loads(text)
+    except (PrivacyError, UnicodeError, ValueError) as exc:
+        return f"manifest signature: {exc}"
+    kiosk_id = meta.get("kiosk_id", "")
+    if signers is not None:
+        pinned = signers.get(kiosk_id)
+        if pinned is None:
+            return f"{kiosk_id} has no key in the allowed signers file"
+        if not signing.same_key(signed.public, pinned):
+            return f"the manifest was signed with another key than {kiosk_id}'s"
+    if not isinstance(document, dict) or document.get("interview") != meta.get("interview_uuid") \
+            or document.get("kiosk_id") != kiosk_id:
+        return "the signed manifest is for another interview or kiosk"
+    named = [f for f in document.get("files") or [] if isinstance(f, dict) and f.get("role") == "recording"
+             and f.get("name") == meta.get("filename")]
+    if not any(f.get("sha256") == meta.get("sha256") and f.get("size") == upload.size for f in named):
+        return "the signed manifest names other bytes for this file"
+    return None
+
+
 def _time(value: object) -> dt.datetime | None:
     """An ISO 8601 time from a store or a document ("Z" or an offset; naive = UTC), None if it is not one."""
     if not isinstance(value, str):
@@ -64,8 +115,9 @@ def _time(value: object) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
-def build_report(store: Store, now: dt.datetime | None = None) -> dict:
-    """Read the whole store (every finished upload is hashed once) and return the report as JSON values."""
+def build_report(store: Store, now: dt.datetime | None = None, signers: Signers | None = None) -> dict:
+    """Read the whole store (every finished upload is hashed once) and return the report as JSON values. With
+    `signers` (load_allowed_signers), every recording must carry a manifest signed with its booth's pinned key."""
     now = now or dt.datetime.now(dt.timezone.utc)
     booths: dict[str, Booth] = {}
     unattributed = 0
@@ -87,9 +139,10 @@ def build_report(store: Store, now: dt.datetime | None = None) -> dict:
                 booth.status = document
         else:
             booth.files.append(upload)
-    reports = [_booth_report(store, booths[k], now) for k in sorted(booths)]
+    reports = [_booth_report(store, booths[k], now, signers) for k in sorted(booths)]
     return {"format": FORMAT, "generated_at": now.isoformat(), "store": store.description,
-            "ok": all(r["ok"] for r in reports), "booths": reports, "unattributed_uploads": unattributed}
+            "signers_pinned": signers is not None, "ok": all(r["ok"] for r in reports), "booths": reports,
+            "unattributed_uploads": unattributed}
 
 
 def _file_entry(upload: StoredUpload, problem: str = "") -> dict:
@@ -101,10 +154,11 @@ def _file_entry(upload: StoredUpload, problem: str = "") -> dict:
     return entry
 
 
-def _booth_report(store: Store, booth: Booth, now: dt.datetime) -> dict:
+def _booth_report(store: Store, booth: Booth, now: dt.datetime, signers: Signers | None) -> dict:
     # (interview, file name) -> the verified copies
     verified: dict[str, dict[str, list[StoredUpload]]] = defaultdict(lambda: defaultdict(list))
     unverified: list[dict] = []
+    signed = unsigned = 0
     for upload in booth.files:
         uuid, name = upload.metadata.get("interview_uuid"), upload.metadata.get("filename")
         expected = upload.metadata.get("sha256", "")
@@ -116,6 +170,15 @@ def _booth_report(store: Store, booth: Booth, now: dt.datetime) -> dict:
             unverified.append(_file_entry(upload, f"sha256 of the stored bytes is {actual}, the booth sent "
                                                   f"{expected}"))
             continue
+        if upload.metadata.get("kind") == "recording":
+            problem = _signature_problem(upload, signers)
+            if problem == "unsigned":
+                unsigned += 1
+            elif problem:
+                unverified.append(_file_entry(upload, problem))
+                continue
+            else:
+                signed += 1
         verified[uuid][name].append(upload)
     duplicates = [{"interview": uuid, "file": name, "uploads": [u.id for u in copies]}
                   for uuid, files in sorted(verified.items()) for name, copies in sorted(files.items())
@@ -126,6 +189,11 @@ def _booth_report(store: Store, booth: Booth, now: dt.datetime) -> dict:
     for uuid, files in sorted(verified.items()):
         session_json = next((copies[0] for copies in files.values()
                              if copies[0].metadata.get("kind") == "metadata"), None)
+        if session_json is not None and crypto.is_sealed(Path(session_json.metadata.get("filename", ""))):
+            # Sealed to the centre's key: its recordings list is not readable here; their manifests vouch.
+            if uuid not in bad_sessions:
+                sessions_verified.add(uuid)
+            continue
         document = _json(store, session_json) if session_json is not None else None
         if document is None:
             incomplete_sessions.append({"interview": uuid, "missing": ["session JSON"]})
@@ -160,6 +228,8 @@ def _booth_report(store: Store, booth: Booth, now: dt.datetime) -> dict:
         "sessions_arrived": len(verified),
         "sessions_verified": len(sessions_verified),
         "files_verified": sum(len(files) for files in verified.values()),
+        "recordings_signed": signed,
+        "recordings_unsigned": unsigned,
         "not_arrived": not_arrived,
         "missing_after_sync": lost,
         "incomplete_sessions": incomplete_sessions,
@@ -181,7 +251,9 @@ def report_lines(report: dict) -> list[str]:
         age = f" ({booth['last_seen_age_s']} s ago)" if booth["last_seen_age_s"] is not None else ""
         lines.append(f"booth {booth['kiosk_id']}: {'ok' if booth['ok'] else 'PROBLEMS'}; last seen {seen}{age}; "
                      f"{booth['sessions_verified']} of {booth['sessions_arrived']} arrived sessions verified "
-                     f"({booth['files_verified']} files)"
+                     f"({booth['files_verified']} files; {booth['recordings_signed']} recordings with a good "
+                     f"signature{', pinned key' if report['signers_pinned'] else ''}, "
+                     f"{booth['recordings_unsigned']} unsigned)"
                      + (f"; {disk.get('hours_left')} h of recording left" if disk else "; no status document"))
         for entry in booth["not_arrived"]:
             lines.append(f"  not arrived: session {entry['interview']} (queued on the booth, "

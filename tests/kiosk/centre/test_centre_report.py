@@ -13,7 +13,8 @@ import pytest
 
 from kiosk import disk
 from kiosk.config import Config
-from kiosk.db.models import Interview, SyncState
+from kiosk.db.models import Interview, Recording, SyncState
+from kiosk.privacy import manifest, signing
 from kiosk.sync.worker import SyncWorker, enqueue_interview
 from tests.harness.tus import S3Bucket
 from tests.helpers.sync import make_interview, sync_config
@@ -107,7 +108,7 @@ def test_report_on_a_file_store_verifies_and_catches_a_damaged_copy(data, tus_se
         worker.stop()
     proc = centre("--dir", str(tus_server.store))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "booth booth-7: ok" in proc.stdout and "1 of 1 arrived sessions verified (2 files)" in proc.stdout
+    assert "booth booth-7: ok" in proc.stdout and "1 of 1 arrived sessions verified (2 files; 0 recordings with a good signature, 1 unsigned)" in proc.stdout
     [stored] = [u for u in tus_server.uploads() if u.metadata.get("kind") == "recording"]
     data_bytes = bytearray(stored.path.read_bytes())
     data_bytes[1000] ^= 0xFF
@@ -124,3 +125,43 @@ def test_report_usage_errors_name_the_fix(tmp_path):
     assert proc.returncode == 2 and "Fix:" in proc.stderr and "Traceback" not in proc.stderr
     proc = centre("--s3", "bucket-without-scheme", "--endpoint", "http://127.0.0.1:9")
     assert proc.returncode == 2 and "s3://" in proc.stderr
+
+
+def sign_take(data, interview, key) -> None:
+    """The take's manifest as the kiosk writes it at finalize (kiosk.privacy.manifest), signed with `key`."""
+    rec = Recording.get(Recording.interview == interview)
+    path = Path(rec.path)
+    document = manifest.build(interview.uuid, key.kiosk_id, [manifest.FileEntry.plain("recording", path)], "", 0,
+                              rec.started_at, rec.ended_at, rec.duration)
+    manifest.write(path, document, key)
+
+
+def test_report_checks_each_recordings_signed_manifest_against_the_pinned_key(data, tus_server, tmp_path):
+    booth_key = signing.KioskKey.load_or_create(tmp_path / "booth-7.key", "booth-7")
+    other_key = signing.KioskKey.load_or_create(tmp_path / "other.key", "booth-7")
+    good, forged = make_interview(data, media="bin", size=60 * KiB), make_interview(data, media="bin", size=60 * KiB)
+    sign_take(data, good, booth_key)
+    sign_take(data, forged, other_key)          # a manifest signed by someone else in booth-7's name
+    worker = SyncWorker(booth_config(tus_server.url), data)
+    try:
+        assert [r.status for r in worker.run_once()] == ["synced"] * 4
+    finally:
+        worker.stop()
+    stored = {u.metadata["interview_uuid"]: u for u in tus_server.uploads() if u.metadata.get("kind") == "recording"}
+    assert stored[good.uuid].metadata["manifest"].startswith("{")          # the manifest travelled with sync
+    # Without pinned keys: both signatures are good as such (each verifies with the key inside it).
+    proc = centre("--dir", str(tus_server.store), "--json")
+    [booth] = json.loads(proc.stdout)["booths"]
+    assert proc.returncode == 0 and booth["recordings_signed"] == 2 and booth["sessions_verified"] == 2
+    # With booth-7's key pinned, the forged one is named.
+    signers = tmp_path / "allowed_signers"
+    signers.write_text(booth_key.allowed_signers_line + "\n", encoding="utf-8")
+    proc = centre("--dir", str(tus_server.store), "--allowed-signers", str(signers), "--json")
+    assert proc.returncode == 1
+    [booth] = json.loads(proc.stdout)["booths"]
+    assert booth["recordings_signed"] == 1 and booth["sessions_verified"] == 1
+    [bad] = booth["unverified_files"]
+    assert bad["interview"] == forged.uuid and "signed with another key than booth-7's" in bad["problem"]
+    signers.write_text("booth-7 ssh-ed25519 not-a-key\n", encoding="utf-8")
+    proc = centre("--dir", str(tus_server.store), "--allowed-signers", str(signers))
+    assert proc.returncode == 2 and "allowed signers line 1" in proc.stderr and "Traceback" not in proc.stderr
