@@ -269,7 +269,7 @@ class Config:
 
     def shown(self) -> dict[str, Any]:
         """The values as they may be shown: each secret that is set becomes ***, each URL loses its user:password."""
-        from kiosk.sync.tus import _safe as without_credentials
+        from kiosk.sync.headers import safe_url as without_credentials
 
         return {o.name: "***" if o.secret and self.values[o.name] else
                 without_credentials(self.values[o.name]) if o.name.endswith("_url") else self.values[o.name]

@@ -166,12 +166,17 @@ def test_a_real_session_recorded_listed_and_synced_logs_no_personal_data(data, t
     assert shown.returncode == 0 and json.loads(shown.stdout)["transcript"] == TRANSCRIPT, shown.stderr
     stats = run_kiosk(data, *verbose, "stats")
     assert stats.returncode == 0, stats.stderr
+    # The token goes only to sync.server_url's origin, so the server is configured, not only passed with --server.
     synced = run_kiosk(data, *verbose, "sync", "--once", "--queue-all", "--server", server.url, "--json",
-                       env={"KIOSK_SYNC_TOKEN": TOKEN})
+                       env={"KIOSK_SYNC_TOKEN": TOKEN, "KIOSK_SYNC_SERVER_URL": server.url})
     assert synced.returncode == 0, synced.stdout + synced.stderr
     report = json.loads(synced.stdout)
     assert report["synced"] == 2 and all(f["interview"] == uuid for f in report["files"])
-    assert {u.metadata["kind"] for u in server.uploads()} == {"recording", "metadata"}  # the server took the token
+    # The server took the token; the booth status document went out at the end of the run, with no personal data.
+    assert {u.metadata["kind"] for u in server.uploads()} == {"recording", "metadata", "status"}
+    (status,) = [u for u in server.uploads() if u.metadata["kind"] == "status"]
+    status_text = status.path.read_text(encoding="utf-8")
+    assert uuid in status_text and not [s for s in SECRETS if s.casefold() in status_text.casefold()]
     # The take's signed manifest travels in its upload's metadata.
     (take,) = [u for u in server.uploads() if u.metadata["kind"] == "recording"]
     assert json.loads(take.metadata["manifest"])["interview"] == uuid

@@ -142,7 +142,7 @@ class SyncPage(QWidget):
         worker = self.worker()
         overview = sync_overview(config)
         if worker is not None:
-            self.state_label.setText(f"Sync is on: uploading to {tus._safe(worker.server_url)}.")
+            self.state_label.setText(f"Sync is on: uploading to {tus.safe_url(worker.server_url)}.")
         elif overview.enabled:
             problem = sync_worker.start_problem() or "the uploader is not running"
             self.state_label.setText(f"Sync is switched on but not running: {problem}")
