@@ -1,20 +1,39 @@
-"""What goes into and comes out of tus headers, strictly: Upload-Metadata encoding, numbers and name lists parsed with
-bounds (None when malformed; kiosk.sync.tus turns that into an error naming the server and the header), and the
-URL rules (origin, loopback, URLs safe to print)."""
+"""What goes into and comes out of tus headers, strictly: a server's answer with its body read to a cap (`Answer`),
+Upload-Metadata encoding, numbers and name lists parsed with bounds (None when malformed; kiosk.sync.tus turns that
+into an error naming the server and the header), and the URL rules (origin, loopback, URLs safe to print)."""
 
 from __future__ import annotations
 
 import base64
 import ipaddress
 import re
+from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import urlsplit
+
+from requests.structures import CaseInsensitiveDict
 
 MAX_DIGITS = 19                 # an offset or length of up to 19 ASCII digits (< 10 EB)
 MAX_LIST_HEADER = 1024          # Tus-Version, Tus-Extension, Tus-Checksum-Algorithm
 MAX_LOCATION = 2048
 _DIGITS = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}")      # ASCII only: "²" or "٣" are digits to str.isdigit()
 _NAME = re.compile(r"[A-Za-z0-9._+-]+")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A server's answer with its body read up to a cap (the connection is dropped when more was coming)."""
+
+    status: int
+    reason: str
+    headers: CaseInsensitiveDict
+    body: bytes
+
+    def first_line(self) -> str:
+        """The body's first line, printable and short, for an error message."""
+        text = self.body.decode("utf-8", "replace").strip()
+        line = text.splitlines()[0] if text else ""
+        return printable(line[:200])
 
 
 def parse_int(raw: str) -> int | None:

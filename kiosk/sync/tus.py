@@ -30,12 +30,11 @@ from typing import BinaryIO, Callable, Iterable, Mapping, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.structures import CaseInsensitiveDict
 
 from kiosk.sync.errors import (Paused, TusConfigError, TusError, TusProtocolError, TusRejected, TusUnavailable,
                                UploadGone, VerifyFailed)
 from kiosk.sync import headers as tus_headers
-from kiosk.sync.headers import encode_metadata, is_loopback, printable, safe_url, same_origin
+from kiosk.sync.headers import Answer, encode_metadata, is_loopback, printable, safe_url, same_origin
 from kiosk.sync.stream import BLOCK_SIZE, SEND_BLOCK, ChunkBody, PauseRequested, Throttle, file_sha256, range_digest
 
 log = logging.getLogger(__name__)
@@ -120,22 +119,6 @@ class UploadResult:
     bytes_sent: int            # body bytes this call sent
     seconds: float
     verified_by: tuple[str, ...]   # "offset" always; "checksum" when every PATCH carried one; "readback" when GET matched
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A server's answer with its body read up to a cap (the connection is dropped when more was coming)."""
-
-    status: int
-    reason: str
-    headers: CaseInsensitiveDict
-    body: bytes
-
-    def first_line(self) -> str:
-        """The body's first line, printable and short, for an error message."""
-        text = self.body.decode("utf-8", "replace").strip()
-        line = text.splitlines()[0] if text else ""
-        return printable(line[:200])
 
 
 class TusClient:
