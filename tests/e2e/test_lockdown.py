@@ -1,8 +1,8 @@
 """Kiosk mode under real X11 window managers (openbox, xfwm4, stock key bindings) on Xvfb: none of the WM's keys
-(nor their Alt+mouse bindings) leaves the kiosk. After each one: the kiosk still has the focus, covers the screen, is still mapped, the desktop is still 0, the
-magenta xterm behind it does not show, and keys typed "into the xterm" do not reach it. Another program activating
-its window or minimising the kiosk is undone. With the admin console open the keyboard grab is released (staff may
-use other windows) and Alt+Tab reaches the WM again.
+(nor its Alt+mouse bindings) leaves the kiosk. After each one: the kiosk still has the focus, covers the screen, is
+still mapped, the desktop is still 0, the magenta xterm behind it does not show, and keys typed "into the xterm" do
+not reach it. Another program activating its window or minimising the kiosk is undone. With the admin console open
+the grabs are released (staff may use other windows) and Alt+Tab reaches the WM again.
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ def test_window_manager_keys_do_not_leave_the_kiosk(desktop, tmp_path, pulse):
         for digit in PIN:
             desktop.key(digit)
         desktop.key("Return")
-        wait_for(lambda: log_lines(data, "keyboard and pointer grab released"), 15, "the grab is released for the console")
+        wait_for(lambda: log_lines(data, "keyboard and pointer grab released"), 15,
+                 "the grabs are released for the console")
 
         def alt_tab_reaches_the_wm() -> bool:
             # The ungrab leaves with Qt's next flush, after the console is built: a press before it is the kiosk's.
