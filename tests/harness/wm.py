@@ -66,6 +66,10 @@ class WindowManagerDesktop:
                 self.stop(keep_home=True)
                 self.xvfb = Xvfb(*self.xvfb.size)
                 self.procs, self.dbus_pid = [], None
+            except BaseException:
+                self.stop()
+                raise
+        self.stop()
         raise RuntimeError(f"{self.wm} could not start on a display of its own in {attempts} attempts: {lost}")
 
     def _start_once(self) -> "WindowManagerDesktop":
