@@ -1,9 +1,10 @@
-"""Kiosk mode under an ordinary X11 window manager: the candidate cannot leave the kiosk with the WM's keys.
+"""Kiosk mode under an ordinary X11 window manager: the candidate cannot leave the kiosk with the WM's keys or mouse.
 
 A window manager's shortcuts (Alt+Tab, show desktop, workspace switch, window menu, minimise) are passive key grabs,
-and X11 never activates a passive grab while another client holds an active keyboard grab. So the kiosk window holds
-one (XGrabKeyboard through Qt's xcb platform) for as long as a candidate can stand at the screen, and re-takes it
-every second (a popup, or a WM busy with a grab of its own, can take it away for a moment). It also stays on top,
+and its mouse bindings (openbox: Alt+wheel switches the desktop) passive button grabs; X11 never activates a passive
+grab while another client holds an active one. So the kiosk window holds an active keyboard and pointer grab
+(through Qt's xcb platform) for as long as a candidate can stand at the screen, and re-takes them every second (a
+popup, or a WM busy with a grab of its own, can take them away for a moment). It also stays on top,
 takes the focus back when it loses it and undoes a minimise. The admin console releases all of it (its file dialogs
 are windows of their own and need the keyboard); closing the console takes it back.
 
@@ -57,7 +58,8 @@ class Lockdown(QObject):
         handle = self.window.windowHandle()
         if self.grabbed and handle is not None:
             handle.setKeyboardGrabEnabled(False)
-            log.info("keyboard grab released")
+            handle.setMouseGrabEnabled(False)
+            log.info("keyboard and pointer grab released")
         self.grabbed = False
 
     def eventFilter(self, obj, event) -> bool:
@@ -87,11 +89,12 @@ class Lockdown(QObject):
         if handle is None or not handle.isExposed():
             return
         # X11 keeps an active grab until released; taking it again is harmless and catches one a popup dropped.
-        grabbed = handle.setKeyboardGrabEnabled(True)
+        # The pointer too: a WM's mouse bindings (openbox: Alt+wheel switches the desktop) are passive grabs as well.
+        grabbed = handle.setKeyboardGrabEnabled(True) and handle.setMouseGrabEnabled(True)
         if grabbed and not self.grabbed:
-            log.info("keyboard grab taken: window-manager shortcuts are held off")
+            log.info("keyboard and pointer grab taken: window-manager shortcuts are held off")
             self._grab_refused_logged = False
         elif not grabbed and not self._grab_refused_logged:
-            log.info("keyboard grab refused (another client holds one); retrying every %d ms", REASSERT_MS)
+            log.info("keyboard or pointer grab refused (another client holds one); retrying every %d ms", REASSERT_MS)
             self._grab_refused_logged = True
         self.grabbed = grabbed

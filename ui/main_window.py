@@ -382,6 +382,7 @@ class KioskWindow(QWidget):
         self.admin_widget = widget
         self.stack.addWidget(widget)
         self.stack.setCurrentWidget(widget)
+        widget.setFocus()                  # staff with a keyboard type the PIN at once (the pad reads digit keys)
         if old is not None:
             self.stack.removeWidget(old)
             old.deleteLater()

@@ -31,6 +31,7 @@ OTHER_TITLE = "OTHER"
 class DesktopState:
     active_name: str          # the window with the focus
     kiosk_mapped: bool        # xwininfo "Map State: IsViewable"
+    kiosk_geometry: tuple[int, int, int, int]   # x, y, width, height on the screen
     desktop: int              # _NET_CURRENT_DESKTOP
     magenta_share: float      # share of the screen showing the xterm behind the kiosk
 
@@ -65,6 +66,10 @@ class WindowManagerDesktop:
                 self.stop(keep_home=True)
                 self.xvfb = Xvfb(*self.xvfb.size)
                 self.procs, self.dbus_pid = [], None
+            except BaseException:
+                self.stop()
+                raise
+        self.stop()
         raise RuntimeError(f"{self.wm} could not start on a display of its own in {attempts} attempts: {lost}")
 
     def _start_once(self) -> "WindowManagerDesktop":
@@ -137,6 +142,11 @@ class WindowManagerDesktop:
     def mapped(self, window: int) -> bool:
         return "IsViewable" in self.run("xwininfo", "-id", str(window), check=False)
 
+    def geometry(self, window: int) -> tuple[int, int, int, int]:
+        info = dict(line.strip().split(":", 1) for line in self.run("xwininfo", "-id", str(window)).splitlines()
+                    if ":" in line and not line.startswith("xwininfo"))
+        return tuple(int(info[key]) for key in ("Absolute upper-left X", "Absolute upper-left Y", "Width", "Height"))
+
     def current_desktop(self) -> int:
         value = self._root_property("_NET_CURRENT_DESKTOP")
         return int(value) if value is not None else 0
@@ -166,8 +176,8 @@ class WindowManagerDesktop:
         time.sleep(0.3)
 
     def state(self, kiosk_window: int) -> DesktopState:
-        return DesktopState(self.active_name(), self.mapped(kiosk_window), self.current_desktop(),
-                            self.magenta_share())
+        return DesktopState(self.active_name(), self.mapped(kiosk_window), self.geometry(kiosk_window),
+                            self.current_desktop(), self.magenta_share())
 
     def stop(self, keep_home: bool = False) -> None:
         for proc in reversed(self.procs):
