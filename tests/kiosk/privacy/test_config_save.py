@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import Qt
@@ -16,6 +15,7 @@ from kiosk.events import EventBus
 from kiosk.paths import DataDir
 from kiosk.sessions import SessionStore
 from ui.admin.console import AdminConsole
+from ui.services import AppServices
 
 pytestmark = [pytest.mark.qt_log_ignore(r"does not support propagateSizeHints", r"pipewire", r"No RHI backend")]
 
@@ -46,8 +46,8 @@ def console(qtbot, tmp_path, monkeypatch):
     assert config["sync.token"] == TOKEN
     data = DataDir(tmp_path / "data").ensure()
     db = open_database(data.database)
-    services = SimpleNamespace(ctx=Context(data=data, config=config), bus=EventBus(),
-                               store=SessionStore(data, config), db=db, recorder=None)
+    services = AppServices(ctx=Context(data=data, config=config), bus=EventBus(),
+                           store=SessionStore(data, config), db=db, recorder=None)
     widget = AdminConsole(services)
     qtbot.addWidget(widget)
     widget.resize(1200, 800)

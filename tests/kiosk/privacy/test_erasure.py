@@ -164,12 +164,12 @@ def test_scrubbing_a_pre_migration_copy_keeps_the_other_interviews(tmp_path):
 
 @pytest.mark.qt_log_ignore(r"does not support propagateSizeHints", r"pipewire", r"No RHI backend")
 def test_the_console_asks_then_erases_off_the_ui_thread(qtbot, tmp_path):
-    from types import SimpleNamespace
 
     from kiosk.cli import Context
     from kiosk.db.models import AuditLog, Interview
     from kiosk.events import EventBus
     from ui.admin.console import AdminConsole
+    from ui.services import AppServices
 
     data = DataDir(tmp_path / "data").ensure()
     config = configmod.Config()
@@ -179,8 +179,8 @@ def test_the_console_asks_then_erases_off_the_ui_thread(qtbot, tmp_path):
         scheduled = store.schedule("general", code=CODE, candidate_name=NAME, candidate_ref=REF)
         interview, path = store.begin(store.find_plan(CODE), "webm-vp8-opus")
         store.finish(interview, "completed", record_real_take(path, 1.0, uuid=scheduled.uuid).metadata, None)
-        console = AdminConsole(SimpleNamespace(ctx=Context(data=data, config=config), bus=EventBus(), store=store,
-                                               db=db, recorder=None))
+        console = AdminConsole(AppServices(ctx=Context(data=data, config=config), bus=EventBus(), store=store,
+                                           db=db, recorder=None))
         qtbot.addWidget(console)
         console.show()
         asked = []

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import bagit
 import pytest
@@ -23,6 +22,7 @@ from kiosk.paths import DataDir
 from kiosk.sessions import SessionStore
 from tests.helpers.media import decode_counts, make_webm
 from ui.admin.console import AdminConsole
+from ui.services import AppServices
 
 pytestmark = [
     # Environment notes from the offscreen platform and QtMultimedia's FFmpeg backend, not faults of the console:
@@ -52,7 +52,7 @@ def services(tmp_path):
                                duration=3.0)
         Event.create(interview=interview, recording=rec, kind="question.shown", question_index=1, offset_s=0.0)
         Event.create(interview=interview, recording=rec, kind="question.shown", question_index=2, offset_s=1.5)
-    yield SimpleNamespace(ctx=Context(data=data, config=config), bus=EventBus(), store=SessionStore(data, config),
+    yield AppServices(ctx=Context(data=data, config=config), bus=EventBus(), store=SessionStore(data, config),
                           db=db, recorder=None)
     close_database()
 

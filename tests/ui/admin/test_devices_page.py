@@ -3,7 +3,6 @@ recording that decodes and is played back, and the chosen devices saved to the c
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import Qt
@@ -18,6 +17,7 @@ from kiosk.paths import DataDir
 from kiosk.recorder import Recorder, RecorderSettings
 from tests.helpers.media import decode_counts
 from ui.admin.devices_page import DevicesPage, METER_FLOOR_DBFS
+from ui.services import AppServices
 
 pytestmark = pytest.mark.qt_log_ignore(r"does not support propagateSizeHints", r"pipewire", r"No RHI backend")
 
@@ -32,7 +32,7 @@ def recorder_services(tmp_path):
     recorder = Recorder(DemoCamera(settings.size, settings.fps), DemoMicrophone(), settings, EventBus())
     recorder.open()
     devices = DeviceWatch(config, recorder, recorder.bus, demo=True)
-    services = SimpleNamespace(ctx=Context(data=DataDir(tmp_path / "data").ensure(), config=config), bus=recorder.bus,
+    services = AppServices(ctx=Context(data=DataDir(tmp_path / "data").ensure(), config=config), bus=recorder.bus,
                                store=None, db=None, recorder=recorder, devices=devices)
     yield services
     recorder.close()

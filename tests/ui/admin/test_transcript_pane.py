@@ -4,7 +4,6 @@ seeks the player there, the current line follows playback, and the search box fi
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import Qt
@@ -14,6 +13,7 @@ from kiosk.cli import Context, main
 from kiosk.events import EventBus
 from kiosk.transcripts import vtt
 from ui.admin.console import AdminConsole
+from ui.services import AppServices
 
 pytestmark = [pytest.mark.qt_log_ignore(r"does not support propagateSizeHints", r"pipewire", r"No RHI backend")]
 
@@ -24,7 +24,7 @@ def console(qtbot, stored_interview, capsys, monkeypatch):
     monkeypatch.setenv("KIOSK_TRANSCRIPT_MODEL_PATH", s.config["transcript.model_path"])
     assert main(["--data-dir", str(s.data.root), "transcribe", s.interview.uuid, "--json"]) == 0
     capsys.readouterr()
-    services = SimpleNamespace(ctx=Context(data=s.data, config=s.config), bus=EventBus(), store=s.store, db=None,
+    services = AppServices(ctx=Context(data=s.data, config=s.config), bus=EventBus(), store=s.store, db=None,
                                recorder=None)
     widget = AdminConsole(services)
     qtbot.addWidget(widget)
@@ -87,7 +87,7 @@ def test_the_search_box_finds_words_across_sessions_and_opens_the_hit(qtbot, con
 def test_transcripts_off_says_how_to_turn_them_on(qtbot, stored_interview):
     s = stored_interview
     s.config.set("transcript.model_path", "")
-    services = SimpleNamespace(ctx=Context(data=s.data, config=s.config), bus=EventBus(), store=s.store, db=None,
+    services = AppServices(ctx=Context(data=s.data, config=s.config), bus=EventBus(), store=s.store, db=None,
                                recorder=None)
     console = AdminConsole(services)
     qtbot.addWidget(console)
