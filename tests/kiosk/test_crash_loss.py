@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kiosk.capture.demo import DemoCamera, DemoMicrophone
 from kiosk.media import analysis, ebml, finalize, journal
+from kiosk.privacy import manifest
 from kiosk.recorder import Recorder, RecorderSettings
 from tests.harness.crash import ENV, kiosk_cmd, live_snapshots, record_and_kill
 from tests.helpers.media import header_only_take
@@ -161,7 +162,11 @@ def test_real_kill_around_finalize_leaves_a_final_or_recoverable_take(data_dir, 
         assert json.loads(finalize.sidecar(path).read_text())["state"] == "finalized"
         assert killed.file_time_at_kill - info["duration"] <= KILL_LOSS_S
     finalize.remove_scratch(data_dir)                       # as the next start does
-    assert sorted(p.name for p in data_dir.glob("stop*")) == ["stop.webm", "stop.webm.json"]
+    # The take and its sidecar; its signed manifest too when the kill came after the take was closed (privacy).
+    signed = manifest.manifest_path(path)
+    names = {p.name for p in data_dir.glob("stop*")}
+    assert {"stop.webm", "stop.webm.json"} <= names <= {"stop.webm", "stop.webm.json", signed.name,
+                                                       manifest.signature_path(signed).name}
 
 
 def cut_off_take(tmp_path: Path, seconds: float) -> tuple[Path, float]:
