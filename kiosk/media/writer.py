@@ -231,7 +231,8 @@ class MediaWriter:
                 self._vstream = add_video_stream(out, encoder, self.size, s.fps, s.video_bitrate_kbps,
                                                  s.keyframe_interval_s, cores)
             if s.with_audio:
-                a = out.add_stream(container.audio_encoder, rate=s.audio_rate, options=container.audio_options())
+                a = out.add_stream(container.audio_encoder, rate=s.audio_rate,
+                                   options=container.audio_options(with_video=encoder is not None))
                 ac = a.codec_context
                 ac.layout = "stereo" if s.channels == 2 else "mono"
                 ac.bit_rate = s.audio_bitrate_kbps * 1000
