@@ -67,7 +67,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         for name, encoder, size, grain, audio_only in cases:
-            chunk = encode_chunk(folder, args.seconds, encoder, size, grain)
+            chunk = encode_chunk(folder, args.seconds, encoder, size, grain, audio_alone=audio_only)
             fmt = encoder.container.live_format
             variants = MP4_VARIANTS if fmt == "mp4" else WEBM_VARIANTS
             base = None

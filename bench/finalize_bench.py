@@ -36,14 +36,15 @@ BITRATE_720P = 2500       # recording.video_bitrate_kbps: 5625 kbit/s at 1080p
 
 
 def encode_chunk(folder: Path, seconds: float, encoder: profiles.VideoEncoder = profiles.VP9,
-                 size: tuple[int, int] = SIZE, grain_sigma: float = 18.0) -> Path:
+                 size: tuple[int, int] = SIZE, grain_sigma: float = 18.0, audio_alone: bool = False) -> Path:
     """`seconds` of the demo pattern under per-frame noise (`grain_sigma`, 0 = none), encoded with the live settings
-    of `encoder` plus the container's audio, in the encoder's container: the packets the takes are built from."""
+    of `encoder` plus the container's audio (as the audio-only profile encodes it, with `audio_alone`), in the
+    encoder's container: the packets the takes are built from."""
     container = encoder.container
-    path = folder / f"chunk_{encoder.codec}_{size[0]}x{size[1]}_{grain_sigma:g}.{container.ext}"
+    path = folder / f"chunk_{encoder.codec}_{size[0]}x{size[1]}_{grain_sigma:g}_{audio_alone}.{container.ext}"
     out = av.open(str(path), "w", format=container.live_format)
     video = add_video_stream(out, encoder, size, FPS, BITRATE_720P, 1.0)
-    audio = out.add_stream(container.audio_encoder, rate=48000, options=container.audio_options())
+    audio = out.add_stream(container.audio_encoder, rate=48000, options=container.audio_options(with_video=not audio_alone))
     audio.codec_context.layout = "mono"
     audio.codec_context.bit_rate = 96000
     audio.codec_context.format = "flt" if container.audio_encoder == "libopus" else "fltp"

@@ -14,7 +14,6 @@ The take's state and its file timeline are in kiosk/media/take.py.
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures
 import logging
 import math
@@ -22,63 +21,26 @@ import shutil
 import threading
 import time
 import uuid as uuidmod
-from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from kiosk import logs
 from kiosk.capture.frames import AudioBlock, AudioSource, SourceHealth, VideoFrame, VideoSource, clock
 from kiosk.events import EventBus
 from kiosk.media import journal as journalmod, profiles
 from kiosk.media.finish import FinishContext, add_digest, finish
+from kiosk.media.levels import LevelMeter
+from kiosk.media.settings import RecorderSettings
 from kiosk.media.take import Segment, Take, TakeResult, slate
-from kiosk.media.writer import MediaError, MediaWriter, WriterSettings, lower_priority
+from kiosk.media.writer import MediaError, MediaWriter, lower_priority
 
 log = logging.getLogger(__name__)
 
 STATUS_INTERVAL_S = 0.25
-LEVEL_WINDOW_S = 0.1
-SILENCE_DBFS = -100.0
 SELF_RESTART_AFTER_S = 10.0
 
 
 class RecorderError(RuntimeError):
     """Something the user can hit; the message says what is wrong and the fix."""
-
-
-@dataclass
-class RecorderSettings:
-    profile: str = "webm-vp9-opus"
-    size: tuple[int, int] = (1280, 720)
-    fps: float = 30.0
-    video_bitrate_kbps: int = 2500
-    audio_bitrate_kbps: int = 96
-    keyframe_interval_s: float = 1.0
-    fsync_interval_s: float = 1.0
-    audio_rate: int = 48000
-    channels: int = 1
-    min_free_mb: int = 500
-    # Encoders treated as unable to open (tests of the fallback chain; a build known to be broken).
-    disabled_encoders: tuple[str, ...] = ()
-    camera_stall_s: float = 1.0      # no frame for this long -> camera lost
-    mic_stall_s: float = 0.5         # no audio block for this long -> mic lost
-    stop_grace_s: float = 0.15       # frames/blocks captured before stop may still be in flight
-    encoder_nice: int = 5            # encoder threads this much nicer than the UI (0 = same priority)
-
-    @classmethod
-    def from_config(cls, config) -> "RecorderSettings":
-        return cls(profile=config["recording.profile"], size=tuple(config["camera.size"]), fps=float(config["camera.fps"]),
-                   video_bitrate_kbps=config["recording.video_bitrate_kbps"],
-                   audio_bitrate_kbps=config["recording.audio_bitrate_kbps"],
-                   keyframe_interval_s=config["recording.keyframe_interval_s"],
-                   fsync_interval_s=config["recording.fsync_interval_s"],
-                   audio_rate=config["mic.rate"], channels=config["mic.channels"],
-                   min_free_mb=config["storage.min_free_mb"])
-
-
-def _dbfs(x: float) -> float:
-    return 20 * math.log10(x) if x > 1e-5 else SILENCE_DBFS
 
 
 class Recorder:
@@ -101,8 +63,7 @@ class Recorder:
         self._mic = "none" if audio is None else "ok"
         self._camera_reported_lost = False
         self._mic_reported_lost = False
-        self._levels: collections.deque = collections.deque()
-        self._levels_lock = threading.Lock()
+        self._levels = LevelMeter()
         self._stop = threading.Event()
         self._monitor: threading.Thread | None = None
         # Niced like the encoders: finalizing and hashing never take the CPU from the UI thread.
@@ -178,16 +139,7 @@ class Recorder:
 
     def audio_level(self) -> tuple[float, float]:
         """(peak dBFS, RMS dBFS) over the last ~100 ms."""
-        horizon = clock() - LEVEL_WINDOW_S - 0.05
-        with self._levels_lock:
-            while self._levels and self._levels[0][0] < horizon:
-                self._levels.popleft()
-            if not self._levels:
-                return SILENCE_DBFS, SILENCE_DBFS
-            peak = max(entry[1] for entry in self._levels)
-            total = sum(entry[2] for entry in self._levels)
-            count = sum(entry[3] for entry in self._levels)
-        return _dbfs(peak), _dbfs(math.sqrt(total / max(1, count)))
+        return self._levels.level()
 
     # ------------------------------------------------------------------ takes
     def start_take(self, path: Path, *, interview_uuid: str | None = None, label: str | None = None,
@@ -212,14 +164,8 @@ class Recorder:
                 raise RecorderError(f"only {free_mb:.0f} MB free on the disk of {path.parent} (at least "
                                     f"{self.settings.min_free_mb} MB needed). Fix: free space or export and delete "
                                     f"old recordings.")
-            s = self.settings
-            writer = MediaWriter(WriterSettings(
-                path=path, profile=self.profile, size=s.size, fps=s.fps, video_bitrate_kbps=s.video_bitrate_kbps,
-                audio_bitrate_kbps=s.audio_bitrate_kbps, keyframe_interval_s=s.keyframe_interval_s,
-                fsync_interval_s=s.fsync_interval_s, audio_rate=s.audio_rate, channels=s.channels,
-                with_video=self.profile.has_video, with_audio=self.audio is not None,
-                disabled_encoders=tuple(s.disabled_encoders), encoder_nice=s.encoder_nice),
-                on_event=self._on_writer_event)
+            writer = MediaWriter(self.settings.for_writer(path, with_audio=self.audio is not None),
+                                 on_event=self._on_writer_event)
             take = Take(path=path, writer=writer, journal=None, interview_uuid=interview_uuid or str(uuidmod.uuid4()),
                          recorded_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
             self._take = take
@@ -433,11 +379,7 @@ class Recorder:
     def _on_block(self, block: AudioBlock) -> None:
         samples = block.samples
         self._last_block_at = clock()
-        if len(samples):
-            peak = float(np.max(np.abs(samples)))
-            sumsq = float(np.sum(np.square(samples, dtype=np.float64)))
-            with self._levels_lock:
-                self._levels.append((block.t + len(samples) / block.rate, peak, sumsq, samples.size))
+        self._levels.add(block)
         if self._mic == "lost" and not self._mic_reported_lost:
             self._set_mic("ok", "audio arrives again")
         take = self._take

@@ -98,3 +98,38 @@ def element_at(f: BinaryIO, position: int) -> int:
     f.seek(position)
     element_id, _ = _vint(f.read(8), 0, keep_marker=True)
     return element_id
+
+
+SIMPLE_BLOCK = 0xA3
+BLOCK_GROUP = 0xA0
+BLOCK = 0xA1
+
+
+def block_tracks(data: bytes) -> tuple[set[int], int]:
+    """The track numbers of the blocks in the complete clusters at the start of `data` (bytes of a live file from
+    just after its header), and how many bytes those clusters take (where the next scan starts)."""
+    tracks: set[int] = set()
+    pos = 0
+    while pos < len(data):
+        try:
+            element_id, size, payload = _element(data, pos)
+        except EbmlError:
+            break                                      # the next element's header is not all there yet
+        if payload + size > len(data):
+            break                                      # a cluster still being written
+        if element_id == CLUSTER:
+            inner = payload
+            while inner < payload + size:
+                child_id, child_size, child = _element(data, inner)
+                if child_id == SIMPLE_BLOCK:
+                    tracks.add(_vint(data, child, keep_marker=False)[0])
+                elif child_id == BLOCK_GROUP:
+                    sub = child
+                    while sub < child + child_size:
+                        sub_id, sub_size, sub_payload = _element(data, sub)
+                        if sub_id == BLOCK:
+                            tracks.add(_vint(data, sub_payload, keep_marker=False)[0])
+                        sub = sub_payload + sub_size
+                inner = child + child_size
+        pos = payload + size
+    return tracks, pos

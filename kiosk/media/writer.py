@@ -27,7 +27,7 @@ import av
 import cv2
 import numpy as np
 
-from kiosk.media import profiles
+from kiosk.media import ebml, profiles
 from kiosk.media.profiles import Container, Profile, VideoEncoder
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ ANCHOR_GAP_S = 0.009         # ... and a gap (samples missing) of about a block 
 VIDEO_TIME_BASE = Fraction(1, 1000)
 # Python threads (sources, UI) otherwise hold the GIL for 5 ms slices and starve the writer between encoder calls.
 SWITCH_INTERVAL_S = 0.0005
+FIRST_CLUSTERS_READ = 4 << 20    # a cluster is at most cluster_size_limit (2 MiB)
 
 
 class MediaError(RuntimeError):
@@ -158,7 +159,9 @@ class MediaWriter:
         self._astream = None
         self._fd: int | None = None
         self._force_key = True
-        self._first_packet_ends: dict[int, int] = {}      # stream index -> file size once its first packet is in
+        self._first_packet_ends: dict[int, int] = {}      # MP4: stream index -> file size once its first packet is in
+        self._scan_at: int | None = None                  # WebM: where the next complete cluster starts
+        self._tracks_in_file: set[int] = set()            # WebM: tracks with a block in the file
         self._failed: str | None = None
         self._closed = False
 
@@ -231,7 +234,8 @@ class MediaWriter:
                 self._vstream = add_video_stream(out, encoder, self.size, s.fps, s.video_bitrate_kbps,
                                                  s.keyframe_interval_s, cores)
             if s.with_audio:
-                a = out.add_stream(container.audio_encoder, rate=s.audio_rate, options=container.audio_options())
+                a = out.add_stream(container.audio_encoder, rate=s.audio_rate,
+                                   options=container.audio_options(with_video=encoder is not None))
                 ac = a.codec_context
                 ac.layout = "stereo" if s.channels == 2 else "mono"
                 ac.bit_rate = s.audio_bitrate_kbps * 1000
@@ -348,12 +352,22 @@ class MediaWriter:
                 next_sync = time.monotonic() + self.settings.fsync_interval_s
 
     def _first_frame_on_disk(self) -> bool:
-        """True once the cluster (fragment) holding the first packet of every stream has reached the OS.
+        """True once a packet of every stream is in the file (a kill -9 from then on leaves a file with a frame).
 
-        The muxer writes sequentially and holds at most the open cluster, so once the file has grown past where it
-        stood when a packet was muxed by that packet's size, the packet is in the file: a kill -9 from then on
-        leaves a file with a frame in it."""
+        WebM: read back from the file, the blocks of its complete clusters (the first few KiB, only until this is
+        true). MP4: the muxer writes sequentially and holds at most the open fragment, so once the file has grown
+        past where it stood when a stream's first packet was muxed by that packet's size, the packet is in it."""
         streams = [s for s in (self._vstream, self._astream) if s is not None]
+        if self.container_kind.name == "webm":
+            if self._scan_at is None:
+                found = os.pread(self._fd, 1 << 16, 0).find(ebml.CLUSTER.to_bytes(4, "big"))
+                if found < 0:
+                    return False
+                self._scan_at = found
+            tracks, used = ebml.block_tracks(os.pread(self._fd, FIRST_CLUSTERS_READ, self._scan_at))
+            self._scan_at += used
+            self._tracks_in_file |= tracks
+            return len(self._tracks_in_file) >= len(streams)
         if len(self._first_packet_ends) < len(streams):
             return False
         return os.fstat(self._fd).st_size >= max(self._first_packet_ends.values())
