@@ -22,7 +22,6 @@ import shutil
 import threading
 import time
 import uuid as uuidmod
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ from kiosk.media import journal as journalmod, profiles
 from kiosk.media.finish import FinishContext, add_digest, finish
 from kiosk.media.take import Segment, Take, TakeResult, slate
 from kiosk.media.writer import MediaError, MediaWriter, WriterSettings, lower_priority
+from kiosk.recorder_types import RecorderError, RecorderSettings
 
 log = logging.getLogger(__name__)
 
@@ -41,40 +41,6 @@ STATUS_INTERVAL_S = 0.25
 LEVEL_WINDOW_S = 0.1
 SILENCE_DBFS = -100.0
 SELF_RESTART_AFTER_S = 10.0
-
-
-class RecorderError(RuntimeError):
-    """Something the user can hit; the message says what is wrong and the fix."""
-
-
-@dataclass
-class RecorderSettings:
-    profile: str = "webm-vp9-opus"
-    size: tuple[int, int] = (1280, 720)
-    fps: float = 30.0
-    video_bitrate_kbps: int = 2500
-    audio_bitrate_kbps: int = 96
-    keyframe_interval_s: float = 1.0
-    fsync_interval_s: float = 1.0
-    audio_rate: int = 48000
-    channels: int = 1
-    min_free_mb: int = 500
-    # Encoders treated as unable to open (tests of the fallback chain; a build known to be broken).
-    disabled_encoders: tuple[str, ...] = ()
-    camera_stall_s: float = 1.0      # no frame for this long -> camera lost
-    mic_stall_s: float = 0.5         # no audio block for this long -> mic lost
-    stop_grace_s: float = 0.15       # frames/blocks captured before stop may still be in flight
-    encoder_nice: int = 5            # encoder threads this much nicer than the UI (0 = same priority)
-
-    @classmethod
-    def from_config(cls, config) -> "RecorderSettings":
-        return cls(profile=config["recording.profile"], size=tuple(config["camera.size"]), fps=float(config["camera.fps"]),
-                   video_bitrate_kbps=config["recording.video_bitrate_kbps"],
-                   audio_bitrate_kbps=config["recording.audio_bitrate_kbps"],
-                   keyframe_interval_s=config["recording.keyframe_interval_s"],
-                   fsync_interval_s=config["recording.fsync_interval_s"],
-                   audio_rate=config["mic.rate"], channels=config["mic.channels"],
-                   min_free_mb=config["storage.min_free_mb"])
 
 
 def _dbfs(x: float) -> float:
@@ -112,15 +78,13 @@ class Recorder:
                         (("off", "CAMERA OFF"), ("lost", "CAMERA LOST - RECONNECTING"), ("none", "NO CAMERA"))}
         self._restart_at = {"camera": 0.0, "mic": 0.0}
         self._failed_start: Take | None = None
-        # Opening and closing the camera device between candidates, in order, off the caller's thread.
         self._camera_ops = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="camera-ops")
         self._opening_since = 0.0
         self.camera_open_s: float | None = None    # how long the last reopen_camera() took to the first frame
 
     # ------------------------------------------------------------------ lifecycle
     def open(self, with_camera: bool = True) -> None:
-        """Start the sources (preview and level meter). Writes nothing; returns at once. with_camera=False leaves
-        the camera device closed (released) until reopen_camera(): the kiosk opens it when a candidate consents."""
+        """Start the sources (preview, level meter); with_camera=False keeps the camera closed until reopen_camera()."""
         with self._lock:
             if self.state != "idle":
                 return
@@ -323,8 +287,7 @@ class Recorder:
 
     # ------------------------------------------------------------------ the camera between candidates
     def release_camera(self) -> concurrent.futures.Future:
-        """Close the camera device (its light goes off) until reopen_camera(); refused during a take. Done on a
-        worker thread (a camera can take a second to let go); the Future says when."""
+        """Close the camera device (light off) until reopen_camera(), on a worker thread; refused during a take."""
         with self._lock:
             if self._take is not None:
                 raise RecorderError("the camera cannot be released during a take")
@@ -336,8 +299,7 @@ class Recorder:
         return self._camera_ops.submit(self.video.stop)
 
     def reopen_camera(self) -> concurrent.futures.Future:
-        """Open the camera device again (a candidate has consented); returns at once. Frames follow; the time to
-        the first one is kept in camera_open_s. A camera that does not open is reported lost, as always."""
+        """Open it again at once (a candidate consented); the time to the first frame goes to camera_open_s."""
         with self._lock:
             if self.video is None or self._camera != "released":
                 return self._camera_ops.submit(lambda: None)
@@ -418,8 +380,7 @@ class Recorder:
         self._last_frame_at = clock()
         if self._camera == "opening":
             with self._lock:
-                self._camera = "ok"
-                self.camera_open_s = self._last_frame_at - self._opening_since
+                self._camera, self.camera_open_s = "ok", self._last_frame_at - self._opening_since
             log.info("camera open: first frame after %.0f ms", self.camera_open_s * 1000)
         elif self._camera == "lost" and not self._camera_reported_lost:
             self._set_camera("ok", "frames arrive again")
