@@ -99,7 +99,8 @@ PROFILES = ("webm-vp9-opus", "webm-vp8-opus", "mp4-h264-aac", "audio-opus")
 OPTIONS: tuple[Option, ...] = (
     # --- devices
     Option("camera.spec", str, "auto",
-           "Camera: 'auto' (first that opens, else demo), 'demo', a device index, a video file or a URL."),
+           "Camera: 'auto' (first that opens; none: the booth is not ready), 'demo', a device index, a video "
+           "file or a URL."),
     Option("camera.size", Size, Size(1280, 720), "Requested capture size, WIDTHxHEIGHT."),
     Option("camera.fps", int, 30, "Requested capture frame rate.", minimum=1, maximum=120),
     Option("camera.open_timeout_s", float, 3.0, "Give up opening the camera after this long.", minimum=0.1, maximum=60),

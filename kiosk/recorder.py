@@ -73,15 +73,13 @@ class Recorder:
                         (("off", "CAMERA OFF"), ("lost", "CAMERA LOST - RECONNECTING"), ("none", "NO CAMERA"))}
         self._restart_at = {"camera": 0.0, "mic": 0.0}
         self._failed_start: Take | None = None
-        # Opening and closing the camera device between candidates, in order, off the caller's thread.
         self._camera_ops = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="camera-ops")
         self._opening_since = 0.0
         self.camera_open_s: float | None = None    # how long the last reopen_camera() took to the first frame
 
     # ------------------------------------------------------------------ lifecycle
     def open(self, with_camera: bool = True) -> None:
-        """Start the sources (preview and level meter). Writes nothing; returns at once. with_camera=False leaves
-        the camera device closed (released) until reopen_camera(): the kiosk opens it when a candidate consents."""
+        """Start the sources (preview, level meter); with_camera=False keeps the camera closed until reopen_camera()."""
         with self._lock:
             if self.state != "idle":
                 return
@@ -269,8 +267,7 @@ class Recorder:
 
     # ------------------------------------------------------------------ the camera between candidates
     def release_camera(self) -> concurrent.futures.Future:
-        """Close the camera device (its light goes off) until reopen_camera(); refused during a take. Done on a
-        worker thread (a camera can take a second to let go); the Future says when."""
+        """Close the camera device (light off) until reopen_camera(), on a worker thread; refused during a take."""
         with self._lock:
             if self._take is not None:
                 raise RecorderError("the camera cannot be released during a take")
@@ -282,8 +279,7 @@ class Recorder:
         return self._camera_ops.submit(self.video.stop)
 
     def reopen_camera(self) -> concurrent.futures.Future:
-        """Open the camera device again (a candidate has consented); returns at once. Frames follow; the time to
-        the first one is kept in camera_open_s. A camera that does not open is reported lost, as always."""
+        """Open it again at once (a candidate consented); the time to the first frame goes to camera_open_s."""
         with self._lock:
             if self.video is None or self._camera != "released":
                 return self._camera_ops.submit(lambda: None)
@@ -364,8 +360,7 @@ class Recorder:
         self._last_frame_at = clock()
         if self._camera == "opening":
             with self._lock:
-                self._camera = "ok"
-                self.camera_open_s = self._last_frame_at - self._opening_since
+                self._camera, self.camera_open_s = "ok", self._last_frame_at - self._opening_since
             log.info("camera open: first frame after %.0f ms", self.camera_open_s * 1000)
         elif self._camera == "lost" and not self._camera_reported_lost:
             self._set_camera("ok", "frames arrive again")

@@ -17,6 +17,7 @@ import hashlib
 import os
 import struct
 import textwrap
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,7 +173,8 @@ def _create(path: Path) -> None:
     make_private_dir(path.parent)
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
-    temp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    # Per process and thread: the app's threads (the flow, the sync worker) may close their first takes at once.
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
     temp.unlink(missing_ok=True)
     with create_private(temp) as handle:
         handle.write(pem)

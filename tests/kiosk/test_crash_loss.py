@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kiosk.capture.demo import DemoCamera, DemoMicrophone
 from kiosk.media import analysis, ebml, finalize, journal
-from kiosk.privacy import manifest
 from kiosk.media.writer import WriterSettings
+from kiosk.privacy import manifest
 from kiosk.recorder import Recorder, RecorderSettings
 from tests.harness.crash import ENV, kiosk_cmd, live_snapshots, record_and_kill
 from tests.helpers.media import header_only_take
@@ -168,7 +168,7 @@ def test_real_kill_around_finalize_leaves_a_final_or_recoverable_take(data_dir, 
     signed = manifest.manifest_path(path)
     names = {p.name for p in data_dir.glob("stop*")}
     assert {"stop.webm", "stop.webm.json"} <= names <= {"stop.webm", "stop.webm.json", signed.name,
-                                                       manifest.signature_path(signed).name}
+                                                       manifest.signature_path(signed).name}, names
 
 
 def cut_off_take(tmp_path: Path, seconds: float) -> tuple[Path, float]:

@@ -24,7 +24,7 @@ class AttractScreen(Screen):
                                  role="primary")
         self.start.setMinimumHeight(unit * 4)
         # Said to whoever stands there when a device is missing (kiosk.capture.health); no interview starts then.
-        self.not_ready = self.label("", "error", "not_ready")
+        self.not_ready = self.label("", "notice", "not_ready")
         self.not_ready.hide()
         self.admin_unset = self.label(translate("Attract", "Admin console: not set up. Staff: set a PIN with "
                                                            "'kiosk admin set-pin'."), "hint", "admin_not_set_up")
