@@ -109,6 +109,7 @@ def _check_uuid(value: str, ctx, pinned) -> tuple[list[manifest.Verification], l
             continue
         if recording.deleted_at is not None:
             notes.append(f"{path.name} was removed by retention on {recording.deleted_at:%Y-%m-%d}")
+            continue
         results.append(manifest.verify(manifest.manifest_path(path), pinned, events))
     return results, notes
 
