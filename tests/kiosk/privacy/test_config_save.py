@@ -47,7 +47,7 @@ def console(qtbot, tmp_path, monkeypatch):
     data = DataDir(tmp_path / "data").ensure()
     db = open_database(data.database)
     services = SimpleNamespace(ctx=Context(data=data, config=config), bus=EventBus(),
-                               store=SessionStore(data, config), db=db, recorder=None)
+                               store=SessionStore(data, config), db=db, recorder=None, devices=None)
     widget = AdminConsole(services)
     qtbot.addWidget(widget)
     widget.resize(1200, 800)

@@ -180,7 +180,7 @@ def test_the_console_asks_then_erases_off_the_ui_thread(qtbot, tmp_path):
         interview, path = store.begin(store.find_plan(CODE), "webm-vp8-opus")
         store.finish(interview, "completed", record_real_take(path, 1.0, uuid=scheduled.uuid).metadata, None)
         console = AdminConsole(SimpleNamespace(ctx=Context(data=data, config=config), bus=EventBus(), store=store,
-                                               db=db, recorder=None))
+                                               db=db, recorder=None, devices=None))
         qtbot.addWidget(console)
         console.show()
         asked = []
