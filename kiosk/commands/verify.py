@@ -37,13 +37,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
-def _pinned_key(args, ctx):
+def _pinned_keys(args, ctx):
+    """The kiosk keys a signature may be made with: each ssh-ed25519 line of --key (a line, a .pub, an
+    allowed_signers file of the centre's kiosks), else this kiosk's own; None when neither is there."""
     if args.key:
         text = Path(args.key).read_text(encoding="utf-8") if Path(args.key).is_file() else args.key
-        line = next((line for line in text.splitlines() if signing.KEY_TYPE in line), text)
-        return signing.parse_public_line(line)
+        lines = [line for line in text.splitlines() if signing.KEY_TYPE in line and not line.startswith("#")]
+        return [signing.parse_public_line(line) for line in lines or [text]]
     if ctx.data.signing_key.exists():
-        return signing.for_kiosk(ctx.data, ctx.config).public
+        return [signing.for_kiosk(ctx.data, ctx.config).public]
     return None
 
 
@@ -107,6 +109,7 @@ def _check_uuid(value: str, ctx, pinned) -> tuple[list[manifest.Verification], l
             continue
         if recording.deleted_at is not None:
             notes.append(f"{path.name} was removed by retention on {recording.deleted_at:%Y-%m-%d}")
+            continue
         results.append(manifest.verify(manifest.manifest_path(path), pinned, events))
     return results, notes
 
@@ -116,7 +119,7 @@ def _run(args, ctx) -> int:
 
     target = Path(args.target)
     try:
-        pinned = _pinned_key(args, ctx)
+        pinned = _pinned_keys(args, ctx)
         identities = crypto.load_identities(Path(args.identity)) if args.identity else []
         if target.exists():
             checked = _check_path(target.resolve(), pinned, identities)

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from kiosk.privacy import PrivacyError, chain, crypto, signing
 from kiosk.privacy.files import write_private
 
@@ -54,8 +56,8 @@ class FileEntry:
     plain_size: int
 
     @classmethod
-    def plain(cls, role: str, path: Path, sha256: str | None = None) -> "FileEntry":
-        digest = sha256 or file_sha256(path)
+    def plain(cls, role: str, path: Path) -> "FileEntry":
+        digest = file_sha256(path)
         size = path.stat().st_size
         return cls(role, path.name, digest, size, False, digest, size)
 
@@ -134,11 +136,11 @@ def load(manifest: Path) -> dict[str, Any]:
     return document
 
 
-def verify(manifest: Path, pinned: signing.Ed25519PublicKey | None,
-           events: list[Mapping[str, Any]] | None, find_file=None) -> Verification:
-    """Check `manifest`: its signature (against the `pinned` key; None accepts the key inside the signature and says
-    so), each file it names (found beside it, or by `find_file(name)`), and the event chain when `events` are given
-    (the interview's events in seq order, with prev_sha256 and sha256)."""
+def verify(manifest: Path, pinned: list[Ed25519PublicKey] | None,
+           events: list[Mapping[str, Any]] | None) -> Verification:
+    """Check `manifest`: its signature (made with one of the `pinned` keys; None accepts the key inside the signature
+    and says so), each file it names (found beside it), and the event chain when `events` are given (the interview's events,
+    with seq, prev_sha256 and sha256)."""
     signature = signature_path(manifest)
     result = Verification(manifest, signature)
     try:
@@ -153,7 +155,7 @@ def verify(manifest: Path, pinned: signing.Ed25519PublicKey | None,
         if pinned is None:
             result.add("signature", True, "signature good; the key is the one inside the signature (not pinned: "
                                           "pass --key with the kiosk's public key line)")
-        elif signing.same_key(signed.public, pinned):
+        elif any(signing.same_key(signed.public, key) for key in pinned):
             result.add("signature", True, "signature good, made with the pinned kiosk key")
         else:
             result.add("signature", False, "the signature was made with another key than the kiosk's")
@@ -163,8 +165,8 @@ def verify(manifest: Path, pinned: signing.Ed25519PublicKey | None,
         result.add("signature", False, str(exc))
     for entry in document.get("files") or []:
         name = str(entry.get("name", ""))
-        path = find_file(name) if find_file is not None else manifest.with_name(name)
-        if path is None or not path.exists():
+        path = manifest.with_name(name)
+        if not path.exists():
             result.add("file", False, f"{name} ({entry.get('role')}) is missing")
             continue
         size = path.stat().st_size

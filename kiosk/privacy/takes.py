@@ -60,6 +60,12 @@ def signed_manifest(recording: Recording) -> dict[str, str]:
         return {}
 
 
+def _signed(media: Path) -> bool:
+    """Its manifest and the manifest's signature are both there (the signature is written second)."""
+    found = manifest.manifest_path(media)
+    return found.exists() and manifest.signature_path(found).exists()
+
+
 def _recipients(config: Config):
     return crypto.parse_recipients(config["privacy.recipients"])
 
@@ -108,7 +114,7 @@ def close_take(data: DataDir, config: Config, recording: Recording) -> Recording
     recipients = _recipients(config)
     media = Path(recording.path)
     needs_seal = bool(recipients) and not crypto.is_sealed(media)
-    if not needs_seal and manifest.manifest_path(media).exists():
+    if not needs_seal and _signed(media):
         return recording
     interview = recording.interview
     if needs_seal:
@@ -136,7 +142,7 @@ def close_pending(data: DataDir, config: Config) -> list[str]:
     query = Recording.select().where(Recording.state.in_(KEPT_STATES) & Recording.deleted_at.is_null())
     for recording in list(query):
         media = Path(recording.path)
-        if (recipients and not crypto.is_sealed(media)) or not manifest.manifest_path(media).exists():
+        if (recipients and not crypto.is_sealed(media)) or not _signed(media):
             close_take(data, config, recording)
             done.append(recording.interview.uuid)
     return done

@@ -28,7 +28,7 @@ from kiosk.db.database import db, open_database, transaction
 from kiosk.db.models import KEPT_STATES, AuditLog, Event, Interview, Recording, utcnow
 from kiosk.media.naming import recording_path
 from kiosk.paths import DataDir
-from kiosk.privacy import PrivacyError, erasure, takes
+from kiosk.privacy import PrivacyError, erasure, signing, takes
 from kiosk.sessions import queries, templates as templatesmod
 from kiosk.sessions.errors import SessionError
 from kiosk.sessions.files import file_exists, journal_locked, take_files
@@ -380,6 +380,7 @@ class SessionStore:
         finished take not closed yet (recovered now, or cut off between finalize and sealing)."""
         report = StartupRecovery(self, recover).run()
         if self.config is not None:
+            signing.for_kiosk(self.data, self.config)       # the kiosk's key exists from its first start
             report.closed = takes.close_pending(self.data, self.config)
         return report
 

@@ -105,6 +105,12 @@ def test_one_flipped_byte_or_one_edited_event_makes_verify_fail(kiosk):
     sealed.write_bytes(original)
     assert kiosk("verify", uuid).returncode == 0
 
+    # Signed, but not by a kiosk the centre pinned: refused.
+    from kiosk.privacy.signing import KioskKey
+    other = KioskKey.load_or_create(kiosk.tmp / "other" / "key", "booth-9")
+    foreign = kiosk("verify", uuid, "--key", other.public_line, check=False)
+    assert foreign.returncode == 1 and "FAIL  signature: the signature was made with another key" in foreign.stdout
+
     conn = sqlite3.connect(kiosk.data / "kiosk.sqlite3")
     with conn:
         conn.execute("UPDATE event SET detail = '{\"status\": \"edited\"}' WHERE kind = 'session.ended'")
