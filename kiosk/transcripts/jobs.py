@@ -2,8 +2,8 @@
 chapter at a time in an idle child process (worker.py).
 
 - A finished, recorded interview gets a job by itself (the runner looks for them); `kiosk transcribe` runs one now.
-- Paused the moment a candidate starts (an interview in progress, or `hold()` from the flow) and while any take
-  records (`busy`): the child is stopped (SIGSTOP) mid-chapter and continued afterwards.
+- Paused the moment a candidate starts (`busy`: the flow has left the attract screen, or a take is open; also any
+  interview in progress in the database): the child is stopped (SIGSTOP) mid-chapter and continued afterwards.
 - After a restart a job that was running goes on at its next chapter (each finished chapter is stored at once).
 - A missing model blocks the queue with the error naming the setting; a language the model lacks fails that job
   with a message saying so; a child that dies is restarted and the chapter tried again (MAX_ATTEMPTS).
@@ -82,7 +82,7 @@ def a_candidate_is_in_progress() -> bool:
 
 
 class TranscriptRunner:
-    """The queue's thread. `busy()` is the app's "a take is open" test; `hold()`/`release()` come from the flow."""
+    """The queue's thread. `busy()` is the app's test: a take is open, or a candidate is at the kiosk."""
 
     def __init__(self, config: Config, data: DataDir, *, busy: Callable[[], bool] | None = None,
                  template_of: Callable[[str], object] | None = None, poll_s: float = 0.1,
@@ -93,8 +93,6 @@ class TranscriptRunner:
         self._template_of = template_of or (lambda name: None)
         self.poll_s = poll_s
         self.idle_poll_s = idle_poll_s
-        self._holds = 0
-        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -112,33 +110,9 @@ class TranscriptRunner:
             self._thread.start()
         return self
 
-    def hold(self) -> None:
-        """Pause now (a candidate starts); counted, so every hold needs its release."""
-        with self._lock:
-            self._holds += 1
-        worker = self.worker
-        if worker is not None and not worker.paused and not self._stop.is_set():
-            worker.pause()                  # here, not on the next poll: the candidate's first second counts
-            self.pauses += 1
-
-    def release(self) -> None:
-        with self._lock:
-            self._holds = max(0, self._holds - 1)
-        self._wake.set()
-
-    def retry(self) -> None:
-        """Try blocked jobs again (the model was copied, the settings changed)."""
-        self.blocked = ""
-        resume_after_restart()
-        self._wake.set()
-
-    def wake(self) -> None:
-        """Look for work now (a session just ended)."""
-        self._wake.set()
-
     @property
     def paused(self) -> bool:
-        return self._holds > 0 or self._busy() or a_candidate_is_in_progress()
+        return self._busy() or a_candidate_is_in_progress()
 
     def stop(self, timeout: float = 5.0) -> bool:
         self._stop.set()
@@ -151,11 +125,6 @@ class TranscriptRunner:
             thread.join(timeout)
             return not thread.is_alive()
         return True
-
-    def status(self) -> dict:
-        return {"blocked": self.blocked, "current": self.current, "paused": bool(self.worker and self.worker.paused),
-                "chapters_done": self.chapters_done,
-                "pending": TranscriptJob.select().where(TranscriptJob.status.in_(("pending", "running"))).count()}
 
     # ---- the thread
     def _apply_pause(self) -> None:

@@ -13,6 +13,7 @@ SIGSTOP the moment a candidate starts or a take records, and lets it go on with 
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import os
@@ -88,6 +89,7 @@ class WorkerProcess:
         self._lines: queue.Queue[str | None] = queue.Queue()
         self.paused = False
         self.description = ""
+        self._stderr: collections.deque[str] = collections.deque(maxlen=5)
 
     @property
     def pid(self) -> int | None:
@@ -99,8 +101,9 @@ class WorkerProcess:
                "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         self._proc = subprocess.Popen([sys.executable, "-m", "kiosk.transcripts.worker", self.engine_name,
                                        self.model_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.DEVNULL, text=True, env=env, start_new_session=True)
+                                      stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
         threading.Thread(target=self._read, name="transcript-worker-reader", daemon=True).start()
+        threading.Thread(target=self._read_errors, name="transcript-worker-errors", daemon=True).start()
         first = self._next(self.start_timeout)
         if "error" in first:
             self.stop()
@@ -108,6 +111,12 @@ class WorkerProcess:
         self.description = first.get("describe", "")
         log.info("transcript worker %d started at idle priority: %s", self._proc.pid, self.description)
         return self
+
+    def _read_errors(self) -> None:
+        """Keep the child's last lines of stderr (a traceback) to say why it ended."""
+        assert self._proc is not None and self._proc.stderr is not None
+        for line in self._proc.stderr:
+            self._stderr.append(line.rstrip())
 
     def _read(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
@@ -129,7 +138,8 @@ class WorkerProcess:
                 continue
             if line is None:
                 code = self._proc.wait() if self._proc is not None else None
-                raise WorkerGone(f"the transcript worker ended (exit status {code})")
+                last = f": {self._stderr[-1]}" if self._stderr else ""
+                raise WorkerGone(f"the transcript worker ended (exit status {code}){last}")
             return json.loads(line)
 
     def transcribe(self, path: Path, start: float, end: float, language: str, waiting=None) -> list[Word]:
@@ -169,7 +179,7 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout)
-        for stream in (proc.stdin, proc.stdout):
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream is not None:
                 try:
                     stream.close()

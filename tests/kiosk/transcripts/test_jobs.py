@@ -73,28 +73,13 @@ def test_a_candidate_starting_stops_the_worker_at_once_and_a_take_meanwhile_drop
     assert [p.label for p in passages_of(s.interview)] == ["Q1", "Q2"]
 
 
-def test_hold_from_the_flow_pauses_and_release_goes_on(stored_interview):
-    s = stored_interview
-    runner = runner_for(s).start()
-    try:
-        assert wait_for(lambda: runner.worker is not None and runner.current == s.interview.uuid, 120)
-        pid = runner.worker.pid
-        runner.hold()
-        assert runner.worker.paused                   # signalled in the call, not on the next poll
-        assert wait_for(lambda: proc_stat(pid)[0] == "T", 0.5)
-        time.sleep(0.5)
-        assert proc_stat(pid)[0] == "T"
-        runner.release()
-        assert wait_for(lambda: status_of(s.interview) == "done", 240)
-    finally:
-        runner.stop(10)
-
-
 def test_a_restart_goes_on_at_the_next_chapter(stored_interview):
     s = stored_interview
-    first = runner_for(s).start()
+    candidate = [False]
+    first = runner_for(s, busy=lambda: candidate[0]).start()
     assert wait_for(lambda: len(passages_of(s.interview)) == 1, 240)
-    first.hold()                                      # keep chapter 2 from finishing before the "power cut"
+    candidate[0] = True                               # keep chapter 2 from finishing before the "power cut"
+    assert wait_for(lambda: first.worker is None or first.worker.paused, 2.0)
     assert first.stop(10)
     assert job_of(s.interview).status == "running" and len(passages_of(s.interview)) == 1
     kept = passages_of(s.interview)[0]

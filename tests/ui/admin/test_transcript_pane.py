@@ -18,6 +18,11 @@ from ui.services import AppServices
 pytestmark = [pytest.mark.qt_log_ignore(r"does not support propagateSizeHints", r"pipewire", r"No RHI backend")]
 
 
+def wait_loaded(qtbot, player) -> None:
+    qtbot.waitUntil(lambda: player.mediaStatus() not in (QMediaPlayer.MediaStatus.LoadingMedia,
+                                                         QMediaPlayer.MediaStatus.NoMedia), timeout=10000)
+
+
 @pytest.fixture
 def console(qtbot, stored_interview, capsys, monkeypatch):
     s = stored_interview
@@ -78,6 +83,7 @@ def test_the_search_box_finds_words_across_sessions_and_opens_the_hit(qtbot, con
     qtbot.mouseClick(pane.hits.viewport(), Qt.MouseButton.LeftButton,
                      pos=pane.hits.visualItemRect(pane.hits.item(0)).center())
     assert console.sessions.detail.detail.row.uuid == s.interview.uuid
+    wait_loaded(qtbot, console.sessions.detail.playback.player)      # unloading while it opens warns
     pane.search.setText("submarine")
     pane.run_search()
     assert pane.hits.count() == 1 and "No transcript holds" in pane.hits.item(0).text()
@@ -96,4 +102,5 @@ def test_transcripts_off_says_how_to_turn_them_on(qtbot, stored_interview):
     pane = console.sessions.detail.transcript
     assert pane.lines.count() == 0 and pane.notice.isVisible() is True
     assert "transcript.model_path" in pane.notice.text() and "Fix:" in pane.notice.text()
+    wait_loaded(qtbot, console.sessions.detail.playback.player)
     console.sessions.leave()
