@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import time
 
 from kiosk.config import Config
 from kiosk.db.models import Event, Interview, Recording, utcnow
@@ -47,10 +46,3 @@ def make_interview(data: DataDir, *, takes: int = 1, media: str = "webm", size: 
     return interview
 
 
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")

@@ -12,6 +12,7 @@ from kiosk.capture.demo import DemoCamera, DemoMicrophone
 from kiosk.events import EventBus
 from kiosk.media import analysis, finalize, journal
 from kiosk.recorder import Recorder, RecorderError, RecorderSettings
+from tests.helpers.wait import poll
 
 SIZE = (320, 240)
 
@@ -25,15 +26,6 @@ def make_recorder(**overrides) -> tuple[Recorder, list]:
     return recorder, events
 
 
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def kinds(events) -> list[str]:
     return [e.kind for e in events if e.kind != "recorder.status"]
 
@@ -42,9 +34,9 @@ def test_take_with_pause_chapters_and_camera_toggle_is_one_seekable_file(tmp_pat
     recorder, events = make_recorder()
     recorder.open()
     try:
-        assert wait_for(lambda: recorder.latest_frame() is not None)
+        assert poll(lambda: recorder.latest_frame() is not None)
         recorder.start_take(tmp_path / "take.webm", interview_uuid="u-1", label="Q1")
-        assert wait_for(lambda: "recording.started" in kinds(events))
+        assert poll(lambda: "recording.started" in kinds(events))
         time.sleep(1.5)
         recorder.pause_take()
         time.sleep(1.0)                       # think time: not in the file
@@ -226,11 +218,11 @@ def test_camera_and_mic_going_silent_do_not_end_the_take(tmp_path, expect_log):
         time.sleep(1.0)
         recorder.video.stop()        # the demo camera stops delivering without a word
         recorder.audio.stop()
-        assert wait_for(lambda: {"camera.lost", "mic.lost"} <= set(kinds(events)), 5)
+        assert poll(lambda: {"camera.lost", "mic.lost"} <= set(kinds(events)), 5)
         assert recorder.status()["camera"] == "lost" and recorder.status()["mic"] == "lost"
         time.sleep(1.5)
         recorder.video.start(recorder._on_frame, recorder._on_camera_health)
-        assert wait_for(lambda: "camera.back" in kinds(events), 5)
+        assert poll(lambda: "camera.back" in kinds(events), 5)
         time.sleep(0.5)
         result = recorder.stop_take().result(timeout=30)
     finally:
@@ -259,7 +251,7 @@ def test_low_disk_finalizes_the_take_itself(tmp_path, expect_log):
         recorder.start_take(tmp_path / "d.webm")
         time.sleep(0.8)
         recorder.settings.min_free_mb = 10 ** 12     # the disk "fills up" mid-take
-        assert wait_for(lambda: "recording.finalized" in kinds(events), 10)
+        assert poll(lambda: "recording.finalized" in kinds(events), 10)
     finally:
         recorder.close()
     assert "disk.low" in kinds(events)

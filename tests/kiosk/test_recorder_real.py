@@ -23,17 +23,9 @@ from kiosk.recorder import Recorder, RecorderSettings
 from tests.harness.camera import MjpegCamera
 from tests.harness.mjpeg_server import decode_stamp
 from tests.harness.pulse import PulseServer, speech_wav
+from tests.helpers.wait import poll
 
 SIZE = (320, 240)
-
-
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def correlate(recorded: np.ndarray, source: np.ndarray) -> tuple[float, int]:
@@ -70,15 +62,15 @@ def test_ten_seconds_from_network_camera_and_virtual_mic_with_speech(mjpeg_camer
     recorder, events = make(mjpeg_camera.url)
     recorder.open()
     try:
-        assert wait_for(lambda: recorder.status()["frames_captured"] > 10 and
+        assert poll(lambda: recorder.status()["frames_captured"] > 10 and
                         clock() - recorder._last_block_at < 0.1, 15)
         recorder.start_take(tmp_path / "real.webm", label="Q1", wait=True)
         t0 = recorder._take.segments[0].capture_start
-        assert wait_for(lambda: any(e.kind == "recording.started" for e in events), 10)
+        assert poll(lambda: any(e.kind == "recording.started" for e in events), 10)
         time.sleep(2.0)
         played_at = clock()
         player = pulse.play(wav, wait=False)
-        assert wait_for(lambda: recorder.status()["elapsed_s"] >= 10.0, 20)
+        assert poll(lambda: recorder.status()["elapsed_s"] >= 10.0, 20)
         result = recorder.stop_take().result(timeout=60)
         player.wait(timeout=30)
     finally:
@@ -143,20 +135,20 @@ def test_camera_server_then_pulseaudio_killed_mid_take_the_take_goes_on(own_puls
     kinds = lambda: [e.kind for e in events]   # noqa: E731
     recorder.open()
     try:
-        assert wait_for(lambda: recorder.status()["frames_captured"] > 10, 15)
+        assert poll(lambda: recorder.status()["frames_captured"] > 10, 15)
         recorder.start_take(tmp_path / "lost.webm")
-        assert wait_for(lambda: "recording.started" in kinds(), 10)
+        assert poll(lambda: "recording.started" in kinds(), 10)
         time.sleep(1.5)
         camera.kill()
-        assert wait_for(lambda: "camera.lost" in kinds(), 5)
+        assert poll(lambda: "camera.lost" in kinds(), 5)
         time.sleep(1.0)
         own_pulse.kill()
-        assert wait_for(lambda: "mic.lost" in kinds(), 5)
+        assert poll(lambda: "mic.lost" in kinds(), 5)
         assert recorder.status()["state"] == "recording"
         time.sleep(1.5)
         camera.restart()
         own_pulse.start()
-        assert wait_for(lambda: {"camera.back", "mic.back"} <= set(kinds()), 20), kinds()
+        assert poll(lambda: {"camera.back", "mic.back"} <= set(kinds()), 20), kinds()
         time.sleep(1.0)
         result = recorder.stop_take().result(timeout=60)
     finally:

@@ -24,7 +24,8 @@ from kiosk.sync.tus import MemoryRecord, TusClient
 from kiosk.sync.worker import SyncWorker, enqueue_interview
 from tests.harness.tus import random_bytes
 from tests.harness.tus_hostile import HostileTus
-from tests.helpers.sync import make_interview, sync_config, wait_for
+from tests.helpers.sync import make_interview, sync_config
+from tests.helpers.wait import wait_for
 
 KiB = 1024
 ROOT = Path(__file__).resolve().parents[3]

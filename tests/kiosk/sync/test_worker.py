@@ -20,7 +20,8 @@ from kiosk.sync import tus
 from kiosk.sync.worker import SyncWorker, backoff_delay, enqueue_interview, queue_ended_interviews, sync_dir
 from tests.harness.tus import random_bytes
 from tests.helpers.media import decode_counts
-from tests.helpers.sync import make_interview, sync_config, wait_for
+from tests.helpers.sync import make_interview, sync_config
+from tests.helpers.wait import wait_for
 
 KiB = 1024
 

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 
 from kiosk.db.models import AuditLog, Interview, Recording, SyncState, utcnow
 from kiosk.sync.worker import SyncWorker
+from tests.helpers.wait import wait_for
 
 # Environment notes, not faults of the page (as in test_console.py): no size hints on the offscreen platform, and the
 # console's player loads QtMultimedia, which looks for PipeWire (PulseAudio is used here) and a GPU.
@@ -52,15 +53,6 @@ def stored_recordings(server) -> dict[str, str]:
     """interview uuid -> sha256 of the recording the server holds (only complete uploads)."""
     return {u.metadata["interview_uuid"]: sha256(u.path) for u in server.uploads()
             if u.metadata.get("kind") == "recording" and u.size is not None and u.offset == u.size}
-
-
-def wait_until(predicate, timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def table_rows(page) -> list[list[str]]:
@@ -191,12 +183,12 @@ def test_app_wiring_uploads_only_when_no_take_is_in_progress(qtbot, make_service
     second = services.store.register_cli_take(future.result(timeout=120).metadata)
     assert not services.take_in_progress()
     # After the take: both interviews go up (the one recorded during the wait too), and retention has run.
-    wait_until(lambda: SyncState.select().where(SyncState.status == "synced").count() == 4, what="4 files synced")
+    wait_for(lambda: SyncState.select().where(SyncState.status == "synced").count() == 4, what="4 files synced")
     assert stored_recordings(tus_server) == {first.uuid: recording_of(first).sha256,
                                              second.uuid: recording_of(second).sha256}
     for interview in (first, second):
         assert sha256(recording_of(interview).path) == recording_of(interview).sha256
-    wait_until(lambda: services.background.retention.runs >= 1, what="retention run")
+    wait_for(lambda: services.background.retention.runs >= 1, what="retention run")
     services.stop_background(timeout=5)
     assert services.background is None and services.sync is None
     from kiosk.sync import worker as workermod
@@ -223,7 +215,7 @@ def test_app_wiring_runs_retention_deleting_only_what_is_synced_and_old(qtbot, m
 
     jobs = services.start_background(retention_interval_s=1.0)    # "every few hours", shortened
     assert services.sync is None                # sync is off in this kiosk: retention runs on its own
-    wait_until(lambda: jobs.retention.runs >= 1, what="retention at start")
+    wait_for(lambda: jobs.retention.runs >= 1, what="retention at start")
     assert not gone_path.exists() and not gone_path.with_name(gone_path.name + ".json").exists()
     assert kept_path.exists() and sha256(kept_path) == recording_of(unsynced).sha256
     (audit,) = AuditLog.select().where(AuditLog.action == "retention.delete")
@@ -235,7 +227,7 @@ def test_app_wiring_runs_retention_deleting_only_what_is_synced_and_old(qtbot, m
     assert [d.uuid for d in report.deleted] == [synced.uuid]
     assert any(d.uuid == unsynced.uuid and "not synced" in d.reason for d in report.kept)
     # It runs again at its interval; nothing is deleted or audited twice, the unsynced recording stays.
-    wait_until(lambda: jobs.retention.runs >= 2, what="the next retention run")
+    wait_for(lambda: jobs.retention.runs >= 2, what="the next retention run")
     assert AuditLog.select().where(AuditLog.action == "retention.delete").count() == 1 and kept_path.exists()
     # The server's copy of the deleted one is still whole.
     assert stored_recordings(tus_server) == {synced.uuid: recording_of(synced).sha256}

@@ -72,6 +72,11 @@ def test_the_transcript_shows_beside_playback_seeks_on_click_and_follows(qtbot, 
     first = next(i for i, line in enumerate(shown) if not line.is_heading)
     qtbot.waitUntil(lambda: pane.current_row() in (first, first + 1), timeout=10000)
     detail.playback.pause()
+    # Leave only once the backend has settled: stopping QtMultimedia's FFmpeg player right after a seek and a pause
+    # was seen to hang in the stop (docs/admin.md, known weak).
+    qtbot.waitUntil(lambda: player.playbackState() == QMediaPlayer.PlaybackState.PausedState, timeout=5000)
+    wait_loaded(qtbot, player)
+    qtbot.wait(300)
 
 
 def test_the_search_box_finds_words_across_sessions_and_opens_the_hit(qtbot, console, stored_interview):
