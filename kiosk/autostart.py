@@ -56,6 +56,24 @@ def kiosk_command(data_dir: Path | None, config_file: Path | None) -> list[str]:
     return command
 
 
+def _supervised_service(wanted_by: str) -> list[str]:
+    """The end of every unit the kiosk writes: restarted when it dies or its watchdog stops, stopped gently."""
+    return [
+        "Restart=always",
+        "RestartSec=2",
+        f"WatchdogSec={WATCHDOG_S}",
+        # A take in progress is finalized on SIGTERM; give it time to finish.
+        "TimeoutStopSec=60",
+        "KillSignal=SIGTERM",
+        # A core dump of the kiosk would hold a candidate's frames and voice: never write one.
+        "LimitCORE=0",
+        "",
+        "[Install]",
+        f"WantedBy={wanted_by}",
+        "",
+    ]
+
+
 def render_unit(command: list[str]) -> str:
     xset = shutil.which("xset") or "/usr/bin/xset"
     return "\n".join([
@@ -72,18 +90,7 @@ def render_unit(command: list[str]) -> str:
         "NotifyAccess=main",
         f"ExecStartPre=-{xset} {BLANKING_OFF.split(' ', 1)[1]}",
         "ExecStart=" + " ".join(shlex.quote(part) for part in command),
-        "Restart=always",
-        "RestartSec=2",
-        f"WatchdogSec={WATCHDOG_S}",
-        # A take in progress is finalized on SIGTERM; give the remux time to finish.
-        "TimeoutStopSec=60",
-        "KillSignal=SIGTERM",
-        # A core dump of the kiosk would hold a candidate's frames and voice: never write one.
-        "LimitCORE=0",
-        "",
-        "[Install]",
-        "WantedBy=graphical-session.target",
-        "",
+        *_supervised_service("graphical-session.target"),
     ])
 
 
@@ -123,16 +130,7 @@ def render_cage_unit(command: list[str], user: str, tty: int, cage: str) -> str:
         "Environment=QT_QPA_PLATFORM=wayland",
         # cage without -s: no VT switching (Ctrl+Alt+Fn) from the kiosk's keyboard.
         "ExecStart=" + " ".join(shlex.quote(part) for part in [cage, "-d", "--", *command]),
-        "Restart=always",
-        "RestartSec=2",
-        f"WatchdogSec={WATCHDOG_S}",
-        "TimeoutStopSec=60",
-        "KillSignal=SIGTERM",
-        "LimitCORE=0",
-        "",
-        "[Install]",
-        "WantedBy=graphical.target",
-        "",
+        *_supervised_service("graphical.target"),
     ])
 
 

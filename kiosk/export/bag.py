@@ -45,6 +45,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from kiosk import __version__
 from kiosk.export.targets import FAT_TYPES, fat_limit_problem, filesystem_type, free_bytes
+from kiosk.privacy.files import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -288,14 +289,6 @@ def _hash_file(path: Path, meter: _Meter | None) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _csv_cell(value: Any) -> str:
     text = "" if value is None else str(value)
     # A spreadsheet would run a cell starting with = + - @ as a formula: a hostile name must stay text.
@@ -452,7 +445,7 @@ def export_bag(sessions: Sequence[ExportSession], target: Path, *, progress: Pro
         tagmanifest = "".join(f"{sha}  {rel}\n" for rel, sha, _ in tags)
         _write_file(temp / "tagmanifest-sha256.txt", [tagmanifest.encode("utf-8")], None)
         for directory in sorted({p.parent for p in temp.rglob("*")}, key=lambda p: -len(p.parts)):
-            _fsync_dir(directory)
+            fsync_dir(directory)
 
         # Read everything back from the device against the manifests.
         meter.phase = "verify"
@@ -462,7 +455,7 @@ def export_bag(sessions: Sequence[ExportSession], target: Path, *, progress: Pro
                               ". Fix: the stick may be failing; use another one.")
         meter.check_cancel()
         os.rename(temp, target / final_name)
-        _fsync_dir(target)
+        fsync_dir(target)
     except ExportCancelled:
         _remove_partial(temp)
         log.info("export to %s cancelled", target)
