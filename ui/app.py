@@ -88,20 +88,39 @@ def install_translators(app, language: str) -> list:
     return installed
 
 
+def qt_application():
+    """The process's one QApplication, named for the desktop (created on first call)."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("kiosk-interview-recorder")
+    return app
+
+
+def quit_on_signals(window) -> None:
+    """SIGTERM/SIGINT (systemd stop, Ctrl+C in a terminal) ask `window` to quit from Qt's loop; a timer owned by the
+    window lets Python run its signal handlers while that loop runs."""
+    from PySide6.QtCore import QTimer
+
+    signal.signal(signal.SIGTERM, lambda *a: QTimer.singleShot(0, window.quit))
+    signal.signal(signal.SIGINT, lambda *a: QTimer.singleShot(0, window.quit))
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+
+
 def run(args, ctx) -> int:
     problem = display_problem()
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_USAGE
-    from PySide6.QtCore import QLocale, QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QLocale
 
     from ui.blanking import inhibit_blanking
     from ui.main_window import KioskWindow
     from ui.supervision import Supervision
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("kiosk-interview-recorder")
+    app = qt_application()
     install_translators(app, ctx.config["ui.language"] or QLocale.system().name().split("_")[0])
     try:
         services = build_services(args, ctx)
@@ -123,12 +142,7 @@ def run(args, ctx) -> int:
             previous_hook(exc_type, exc, tb)
     sys.excepthook = excepthook
     release_blanking = inhibit_blanking()
-    # SIGTERM/SIGINT (systemd stop, Ctrl+C in a terminal): finalize the take and leave cleanly.
-    signal.signal(signal.SIGTERM, lambda *a: QTimer.singleShot(0, window.quit))
-    signal.signal(signal.SIGINT, lambda *a: QTimer.singleShot(0, window.quit))
-    wake = QTimer()
-    wake.start(250)                      # lets Python run its signal handlers while Qt's loop runs
-    wake.timeout.connect(lambda: None)
+    quit_on_signals(window)              # a stop finalizes the take and leaves cleanly
     window.show_kiosk()
     supervision = Supervision(window)
     supervision.start()                  # READY=1 to systemd once the window is on screen; then the watchdog pings

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ui.theme import Metrics, stylesheet
 
@@ -112,19 +111,14 @@ def _restart_when_fixed(config_file: str) -> None:
 def run(message: str, config_file: str, kiosk_mode: bool = True) -> int:
     """Show `message` full screen until the app is stopped (SIGTERM, Ctrl+C) or the file is corrected (then the
     kiosk starts in its place); returns the exit code, 0."""
-    from ui.app import EXIT_USAGE, display_problem
+    from ui.app import EXIT_USAGE, display_problem, qt_application, quit_on_signals
     problem = display_problem()
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_USAGE
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("kiosk-interview-recorder")
+    app = qt_application()
     window = ConfigErrorScreen(message, config_file, kiosk_mode=kiosk_mode)
-    signal.signal(signal.SIGTERM, lambda *a: QTimer.singleShot(0, window.quit))
-    signal.signal(signal.SIGINT, lambda *a: QTimer.singleShot(0, window.quit))
-    wake = QTimer()
-    wake.start(250)                      # lets Python run its signal handlers while Qt's loop runs
-    wake.timeout.connect(lambda: None)
+    quit_on_signals(window)
     window.show_full()
     log.error("the kiosk shows a settings error instead of starting: %s", message)
     # Ready (and pinging the watchdog) as far as systemd is concerned: the screen is what staff need, and a unit
